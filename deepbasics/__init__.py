@@ -1,0 +1,28 @@
+"""deepbasics: deep feed-forward networks from scratch, faithful to "Deep Learning Basics".
+
+    import deepbasics as db
+    X, y = db.datasets.moons(n_samples=900, noise=0.2, seed=3)
+    model = db.Sequential([db.Dense(5), db.ReLU(), db.Dense(2), db.ReLU(), db.Dense(1), db.Sigmoid()],
+                          input_dim=2, init="he", seed=3)
+    history = model.fit(X, y, loss="binary_crossentropy", optimizer=db.optim.Adam(lr=1e-4),
+                        batch_size=64, epochs=10000, shuffle_seed=10, verbose=1000)
+
+Modules, from the math outward: initializers, layer, dense, activations, losses, network
+(model); optim, schedules, batching, step, engines, train, model (learning); datasets,
+classic (the document's own function API), reproduce, cli (edges).
+"""
+from . import activations, batching, classic, datasets, initializers, losses, optim, schedules
+from .activations import LeakyReLU, Linear, ReLU, Sigmoid, Softmax, Tanh
+from .dense import Dense
+from .errors import DeepBasicsError, DivergedError
+from .layer import Context, Layer
+from .model import Sequential
+from .train import History
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Sequential", "Dense", "Linear", "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "Softmax",
+    "Layer", "Context", "History", "DeepBasicsError", "DivergedError",
+    "activations", "batching", "classic", "datasets", "initializers", "losses", "optim", "schedules",
+]

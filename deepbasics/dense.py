@@ -1,0 +1,50 @@
+"""The fully connected layer, z = x W^T + b.
+
+Shapes (examples as rows): x (m, n_in), W (n_out, n_in) as in the document and PyTorch's
+``nn.Linear``, b (n_out,), z (m, n_out).
+
+    forward:   z  = x @ W.T + b                       # (m, n_out)
+    backward:  dW = dz.T @ x                          # (n_out, n_in)
+               db = sum_i dz_i                        # (n_out,)
+               dx = dz @ W                            # (m, n_in)
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import initializers
+from .errors import check_positive_int
+from .layer import Built, Context, Layer
+
+
+class Dense(Layer):
+    """Fully connected layer with ``units`` outputs.
+
+    ``init`` overrides the model's initialiser for this layer (a name from
+    ``initializers.INITIALIZERS`` or a callable). Biases start at zero.
+    """
+
+    def __init__(self, units: int, init=None, use_bias: bool = True):
+        self.units = check_positive_int("units", units)
+        self.init = None if init is None else initializers.get(init)
+        self.use_bias = bool(use_bias)
+
+    def build(self, n_in: int, rng, initializer) -> Built:
+        draw = self.init or initializer
+        W = np.asarray(draw(rng, self.units, n_in), dtype=np.float64)
+        params = (W, np.zeros(self.units)) if self.use_bias else (W,)
+        return Built(params, (), self.units)
+
+    def forward(self, params, state, x, ctx: Context):
+        W = params[0]
+        z = x @ W.T                                   # (m, n_out)
+        if self.use_bias:
+            z = z + params[1]
+        return z, x, state
+
+    def backward(self, params, cache, dz, ctx: Context, need_dx: bool = True):
+        x, W = cache, params[0]
+        dW = dz.T @ x                                 # (n_out, n_in)
+        grads = (dW, dz.sum(axis=0)) if self.use_bias else (dW,)
+        dx = dz @ W if need_dx else None              # (m, n_in)
+        return dx, grads

@@ -1,0 +1,80 @@
+"""Errors deepbasics raises on bad input, and the checks that raise them.
+
+Every message names the problem and what to do about it, in one line, so that the
+command line can print it as it is (``deepbasics: error: ...``) without a traceback.
+"""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+
+class DeepBasicsError(ValueError):
+    """Bad input or an impossible request; the message says what to change."""
+
+
+class DivergedError(DeepBasicsError):
+    """Training produced a NaN or infinite cost. ``history`` holds the epochs that finished."""
+
+    def __init__(self, message: str, history=None):
+        super().__init__(message)
+        self.history = history
+
+
+def choose(kind: str, name: str, table: dict):
+    """Look ``name`` up in an explicit table of ``kind`` (e.g. 'loss'), or say what is allowed."""
+    if not isinstance(name, str):
+        raise DeepBasicsError(f"{kind} must be given by name or as an object, got {type(name).__name__}")
+    key = name.strip().lower()
+    if key not in table:
+        allowed = ", ".join(sorted(table))
+        raise DeepBasicsError(f"unknown {kind} {name!r}; choose one of: {allowed}")
+    return table[key]
+
+
+def check_positive_int(name: str, value) -> int:
+    """A count such as epochs or batch size: a whole number >= 1."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise DeepBasicsError(f"{name} must be a whole number >= 1, got {value!r}")
+    return int(value)
+
+
+def check_nonnegative(name: str, value) -> float:
+    """A rate such as a learning rate: a finite real number >= 0."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value) or value < 0:
+        raise DeepBasicsError(f"{name} must be a finite number >= 0, got {value!r}")
+    return float(value)
+
+
+def check_unit_interval(name: str, value, *, closed_right: bool = False) -> float:
+    """A decay factor such as beta: 0 <= value < 1 (or <= 1 when ``closed_right``)."""
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and 0 <= value and (
+        value <= 1 if closed_right else value < 1)
+    if not ok:
+        bound = "<= 1" if closed_right else "< 1"
+        raise DeepBasicsError(f"{name} must satisfy 0 <= {name} {bound}, got {value!r}")
+    return float(value)
+
+
+def as_features(X, name: str = "X") -> np.ndarray:
+    """Examples as rows: a finite 2-D float array of shape (m, n) with m >= 1."""
+    try:
+        arr = np.asarray(X)
+    except Exception as exc:  # ragged lists and the like
+        raise DeepBasicsError(f"{name} could not be read as an array: {exc}") from None
+    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+        raise DeepBasicsError(f"{name} must be numeric, got values of type {arr.dtype}")
+    if arr.ndim == 1:
+        raise DeepBasicsError(f"{name} must be 2-D (examples as rows), got shape {arr.shape}; "
+                              f"use X.reshape(-1, 1) for a single feature")
+    if arr.ndim != 2:
+        raise DeepBasicsError(f"{name} must be 2-D (examples as rows), got shape {arr.shape}")
+    if arr.shape[0] == 0:
+        raise DeepBasicsError(f"{name} is empty: it has no examples (rows)")
+    if not np.issubdtype(arr.dtype, np.floating):
+        arr = arr.astype(np.float64)
+    if not np.all(np.isfinite(arr)):
+        bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
+        raise DeepBasicsError(f"{name} contains {bad} NaN or infinite value(s); clean or impute them first")
+    return arr

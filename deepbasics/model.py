@@ -1,0 +1,278 @@
+"""``Sequential``: the user's model: layers, weights, and fit / predict / evaluate.
+
+    model = Sequential([Dense(5), ReLU(), Dense(1), Sigmoid()], input_dim=2, init="he", seed=3)
+    history = model.fit(X, y, loss="binary_crossentropy", optimizer=optim.Adam(lr=1e-4),
+                        batch_size=64, epochs=10000, shuffle_seed=10, verbose=1000)
+    model.evaluate(X, y)   # {'loss': ..., 'accuracy': ...}
+
+Examples are rows: X (m, n_in). Weights are drawn at build time from ``RandomState(seed)``
+layer by layer, which with init="he" and seed=3 gives the document's ``initialize_parameters``.
+A model without a seed draws one and records it in ``model.seed``.
+"""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from . import engines, initializers, losses, optim, schedules
+from .activations import Sigmoid, Softmax
+from .errors import DeepBasicsError, as_features, check_positive_int
+from .layer import Context, Layer
+from .network import build, flatten, forward, fuse_output, shapes_of, unflatten
+from .step import Setup, TrainState
+from .train import History, run_epochs
+
+PREDICT_CHUNK = 8192       # rows per forward pass in predict/evaluate (bounds memory)
+
+
+def _draw_seed() -> int:
+    return int(np.random.SeedSequence().generate_state(1)[0])
+
+
+class Sequential:
+    """A stack of layers applied in order."""
+
+    def __init__(self, layers, input_dim: int | None = None, init="he_normal", seed: int | None = None):
+        layers = list(layers)
+        if not layers:
+            raise DeepBasicsError("a Sequential model needs at least one layer")
+        for i, layer in enumerate(layers):
+            if not isinstance(layer, Layer):
+                raise DeepBasicsError(f"layer {i} is {layer!r}, not a deepbasics layer (e.g. Dense(5), ReLU())")
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0):
+            raise DeepBasicsError(f"seed must be a whole number >= 0, got {seed!r}")
+        self.layers = tuple(layers)
+        self.initializer = initializers.get(init)
+        self.init = init if isinstance(init, str) else getattr(init, "__name__", "custom")
+        self.seed = _draw_seed() if seed is None else int(seed)
+        self.input_dim = None
+        self.params = None          # list of per-layer tuples of arrays
+        self.state = None           # list of per-layer tuples of buffers
+        self.n_out = None
+        self.loss = None            # the loss of the last fit (used by evaluate)
+        self.optimizer = None
+        self.opt_state = None       # optimizer state after the last fit (for checkpoints)
+        self.epochs_done = 0
+        if input_dim is not None:
+            self.build(input_dim)
+
+    # -- weights ---------------------------------------------------------------------------
+    def build(self, input_dim: int) -> "Sequential":
+        """Draw the weights for ``input_dim`` inputs (from ``RandomState(seed)``)."""
+        self.input_dim = check_positive_int("input_dim", input_dim)
+        rng = np.random.RandomState(self.seed)
+        self.params, self.state, self.n_out = build(self.layers, self.input_dim, rng, self.initializer)
+        self.opt_state, self.epochs_done = None, 0
+        return self
+
+    def _require_built(self):
+        if self.params is None:
+            raise DeepBasicsError("the model has no weights yet: give input_dim or call fit first")
+
+    def get_weights(self) -> list[np.ndarray]:
+        """Trainable arrays in layer order (Dense: W (n_out, n_in), then b (n_out,)); copies."""
+        self._require_built()
+        return [np.array(a) for p in self.params for a in p]
+
+    def set_weights(self, weights) -> None:
+        """Replace the trainable arrays; shapes must match ``get_weights()``."""
+        self._require_built()
+        weights = list(weights)
+        shapes = [a.shape for p in self.params for a in p]
+        if len(weights) != len(shapes):
+            raise DeepBasicsError(f"set_weights expects {len(shapes)} arrays, got {len(weights)}")
+        new, k = [], 0
+        for p in self.params:
+            arrays = []
+            for a in p:
+                w = np.asarray(weights[k], dtype=np.float64)
+                if w.shape != a.shape:
+                    raise DeepBasicsError(f"weight {k} has shape {w.shape}, expected {a.shape}")
+                if not np.all(np.isfinite(w)):
+                    raise DeepBasicsError(f"weight {k} contains NaN or infinite values")
+                arrays.append(w.copy())
+                k += 1
+            new.append(tuple(arrays))
+        self.params = new
+
+    def count_params(self) -> int:
+        self._require_built()
+        return sum(int(a.size) for p in self.params for a in p)
+
+    def summary(self) -> str:
+        """One line per layer with its output width and parameter count."""
+        self._require_built()
+        lines, n = [f"Sequential(input_dim={self.input_dim}, init={self.init!r}, seed={self.seed})"], self.input_dim
+        for layer, p in zip(self.layers, self.params):
+            n = p[0].shape[0] if p else n
+            lines.append(f"  {layer!r:<40} out={n:<6} params={sum(int(a.size) for a in p)}")
+        lines.append(f"  total params: {self.count_params()}")
+        return "\n".join(lines)
+
+    # -- training --------------------------------------------------------------------------
+    def fit(self, X, y, *, loss="binary_crossentropy", optimizer="adam", epochs: int = 100,
+            batch_size: int | None = 64, schedule=None, shuffle: bool = True, shuffle_seed: int | None = None,
+            validation_data=None, validation_freq: int = 1, verbose: int = 0, engine: str = "numpy",
+            initial_epoch: int = 0, print_fn=print, on_epoch=None) -> History:
+        """Train on X (m, n_in) and y; return the History.
+
+        loss           name or Loss ("binary_crossentropy", "categorical_crossentropy", "mse")
+        optimizer      name or Optimizer (``optim.Adam(lr=1e-4)``); its ``lr`` is the schedule's lr0
+        batch_size     None or m: batch GD; 1: stochastic GD; otherwise mini-batch (last one partial)
+        schedule       None (constant) or a Schedule (``schedules.InverseTimeDecay(1)``)
+        shuffle_seed   epoch e is ordered by RandomState(shuffle_seed + e + 1); the document uses 10.
+                       None draws a seed, recorded in ``history.params``
+        verbose        N > 0 prints the document's log lines every N epochs
+        initial_epoch  continue a run: epochs initial_epoch..epochs-1 are trained, with the
+                       optimizer state of the previous fit
+        """
+        X = as_features(X)
+        if self.params is None:
+            self.build(X.shape[1])
+        elif X.shape[1] != self.input_dim:
+            raise DeepBasicsError(f"X has {X.shape[1]} features but the model expects {self.input_dim}")
+        loss = losses.get(loss)
+        optimizer = optim.get(optimizer)
+        schedule = schedules.get(schedule)
+        Y = loss.targets(y, self.n_out)
+        m = X.shape[0]
+        if Y.shape[0] != m:
+            raise DeepBasicsError(f"X has {m} examples but y has {Y.shape[0]}")
+        epochs = check_positive_int("epochs", epochs)
+        batch_size = m if batch_size is None else min(check_positive_int("batch_size", batch_size), m)
+        if isinstance(initial_epoch, bool) or not isinstance(initial_epoch, numbers.Integral) \
+                or not 0 <= initial_epoch <= epochs:
+            raise DeepBasicsError(f"initial_epoch must lie in 0..epochs ({epochs}), got {initial_epoch!r}")
+        if not isinstance(verbose, numbers.Integral) or verbose < 0:
+            raise DeepBasicsError(f"verbose must be a whole number >= 0 (print every N epochs), got {verbose!r}")
+        validation_freq = check_positive_int("validation_freq", validation_freq)
+        if shuffle and shuffle_seed is None:
+            shuffle_seed = _draw_seed() % (2**31)
+        if shuffle_seed is not None and (not isinstance(shuffle_seed, numbers.Integral) or shuffle_seed < 0):
+            raise DeepBasicsError(f"shuffle_seed must be a whole number >= 0, got {shuffle_seed!r}")
+        validate = None
+        if validation_data is not None:
+            validate = self._validator(validation_data, loss)
+
+        body, fit_loss = fuse_output(self.layers, loss)
+        setup = Setup(body, fit_loss, optimizer, shapes_of(self.params[:len(body)]))
+        theta = flatten(self.params[:len(body)], np)
+        resume = initial_epoch > 0 and self.opt_state is not None and self.optimizer == optimizer
+        opt_state = self.opt_state if resume else optimizer.init(theta, np)
+        state = TrainState(theta, opt_state, list(self.state[:len(body)]))
+        steps = -(-m // batch_size)
+        rates = schedule.rates(optimizer.lr, epochs, steps)
+        Engine = engines.get(engine)
+        runner = Engine(setup, batch_size=batch_size, rates=rates, shuffle_seed=shuffle_seed if shuffle else None,
+                        m=m)
+        history = History({"epochs": epochs, "initial_epoch": initial_epoch, "batch_size": batch_size,
+                           "steps_per_epoch": steps, "m": m, "shuffle_seed": shuffle_seed if shuffle else None,
+                           "seed": self.seed, "init": self.init, "optimizer": repr(optimizer),
+                           "schedule": repr(schedule), "loss": loss.name, "engine": engine})
+        self.loss, self.optimizer = loss, optimizer
+
+        def keep(new_state: TrainState) -> None:
+            self.params = unflatten(np.array(new_state.theta), setup.shapes) + self.params[len(body):]
+            self.state = list(new_state.layer_state) + self.state[len(body):]
+            self.opt_state = new_state.opt_state
+
+        try:
+            final = run_epochs(runner, state, X, Y, epochs=epochs, initial_epoch=initial_epoch, rates=rates,
+                               lr_after=lambda e: schedule.rate_after_epoch(optimizer.lr, e, steps),
+                               history=history, verbose=int(verbose),
+                               print_lr=not isinstance(schedule, schedules.Constant),
+                               validate=(lambda s: (keep(s), validate())[1]) if validate else None,
+                               validation_freq=validation_freq, print_fn=print_fn, on_epoch=on_epoch)
+        except Exception as err:
+            if hasattr(err, "state"):
+                keep(err.state)
+                self.epochs_done = len(history.epoch) + initial_epoch
+            raise
+        keep(final)
+        self.epochs_done = epochs
+        return history
+
+    def _validator(self, validation_data, loss):
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+            raise DeepBasicsError("validation_data must be a pair (X_val, y_val)")
+        Xv = as_features(validation_data[0], "X_val")
+        if Xv.shape[1] != self.input_dim:
+            raise DeepBasicsError(f"X_val has {Xv.shape[1]} features but the model expects {self.input_dim}")
+        yv = validation_data[1]
+        loss.targets(yv, self.n_out)       # fail now, not after the first epoch
+
+        def validate() -> dict:
+            return {f"val_{k}": v for k, v in self.evaluate(Xv, yv, loss=loss).items()}
+        return validate
+
+    # -- inference -------------------------------------------------------------------------
+    def _output(self, X) -> np.ndarray:
+        """The full network output (m, n_out), in evaluation mode, in chunks of rows."""
+        self._require_built()
+        X = as_features(X)
+        if X.shape[1] != self.input_dim:
+            raise DeepBasicsError(f"X has {X.shape[1]} features but the model expects {self.input_dim}")
+        ctx = Context(xp=np, train=False)
+        outs = [forward(self.layers, self.params, self.state, X[i:i + PREDICT_CHUNK], ctx)[0]
+                for i in range(0, X.shape[0], PREDICT_CHUNK)]
+        return np.concatenate(outs, axis=0)
+
+    def _task(self) -> str:
+        last = self.layers[-1]
+        if isinstance(last, Sigmoid) or isinstance(self.loss, losses.BinaryCrossEntropy):
+            return "binary"
+        if isinstance(last, Softmax) or isinstance(self.loss, losses.CategoricalCrossEntropy):
+            return "multiclass"
+        return "regression"
+
+    def _probabilities(self, out: np.ndarray) -> np.ndarray:
+        if self._task() == "binary" and not isinstance(self.layers[-1], Sigmoid):
+            out = Sigmoid().fn(out, np)      # a model whose output is a logit
+        return out
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Class probabilities: (m,) for a single sigmoid output, (m, k) for softmax."""
+        p = self._probabilities(self._output(X))
+        return p[:, 0] if p.shape[1] == 1 else p
+
+    def _labels(self, out: np.ndarray) -> np.ndarray:
+        task = self._task()
+        if task == "binary":
+            return (self._probabilities(out)[:, 0] > 0.5).astype(int)
+        if task == "multiclass":
+            return np.argmax(out, axis=1)
+        return out[:, 0] if out.shape[1] == 1 else out
+
+    def predict(self, X) -> np.ndarray:
+        """Labels for classifiers (p > 0.5, or argmax), values for regression: (m,) or (m, k)."""
+        return self._labels(self._output(X))
+
+    def evaluate(self, X, y, loss=None) -> dict:
+        """Mean loss and, for classifiers, accuracy: {'loss': ..., 'accuracy': ...}."""
+        loss = losses.get(loss) if loss is not None else (self.loss or self._default_loss())
+        out = self._output(X)
+        Y = loss.targets(y, self.n_out)
+        if Y.shape[0] != out.shape[0]:
+            raise DeepBasicsError(f"X has {out.shape[0]} examples but y has {Y.shape[0]}")
+        if loss.output_activation is not None and not getattr(loss, "from_logits", False) \
+                and not isinstance(self.layers[-1], loss.output_activation):
+            loss = loss.from_logits_version()  # the model's output is a logit
+        result = {"loss": float(np.mean(loss.forward(out, Y, np)))}
+        task = self._task()
+        if task == "binary":
+            result["accuracy"] = float(np.mean(self._labels(out) == Y[:, 0]))
+        elif task == "multiclass":
+            result["accuracy"] = float(np.mean(self._labels(out) == np.argmax(Y, axis=1)))
+        return result
+
+    def _default_loss(self):
+        last = self.layers[-1]
+        if isinstance(last, Sigmoid):
+            return losses.BinaryCrossEntropy()
+        if isinstance(last, Softmax):
+            return losses.CategoricalCrossEntropy()
+        return losses.MeanSquaredError()
+
+    def __repr__(self) -> str:
+        return f"Sequential({list(self.layers)!r}, input_dim={self.input_dim}, init={self.init!r}, seed={self.seed})"

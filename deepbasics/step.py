@@ -1,0 +1,47 @@
+"""One update of the parameters from one mini-batch: the whole training math in one pure function.
+
+    theta, opt_state, state, loss_sum = train_step(setup, theta, opt_state, state, xb, yb, lr, ctx)
+
+``theta`` is the flat parameter buffer; ``loss_sum`` is the sum of the batch's per-example
+losses *before* the update (the document adds these up over an epoch and divides by m).
+Every engine runs this same function: the NumPy engine in a Python loop, the JAX engine traced
+and compiled.
+"""
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+from .layer import Context
+from .network import backward, flatten, forward, unflatten
+
+
+class Setup(NamedTuple):
+    """What stays fixed during a run."""
+    layers: tuple          # the layers to run (an output Sigmoid/Softmax fused into the loss)
+    loss: Any              # Loss applied to the layers' output
+    optimizer: Any         # Optimizer
+    shapes: tuple          # per-layer parameter shapes (network.shapes_of)
+
+
+class TrainState(NamedTuple):
+    """What changes during a run."""
+    theta: Any             # flat parameter buffer
+    opt_state: Any         # the optimizer's state
+    layer_state: list      # per-layer buffers (BatchNorm running statistics)
+
+
+def loss_and_grads(setup: Setup, theta, layer_state, xb, yb, ctx: Context):
+    """Forward, loss and backward on one batch: (loss_sum, flat grads, new layer state)."""
+    xp = ctx.xp
+    params = unflatten(theta, setup.shapes)
+    out, caches, layer_state = forward(setup.layers, params, layer_state, xb, ctx)
+    loss_sum = xp.sum(setup.loss.forward(out, yb, xp))
+    grads = backward(setup.layers, params, caches, setup.loss.backward(out, yb, xp), ctx)
+    return loss_sum, flatten(grads, xp), layer_state
+
+
+def train_step(setup: Setup, state: TrainState, xb, yb, lr, ctx: Context):
+    """One optimizer update; returns (new TrainState, loss_sum before the update)."""
+    loss_sum, g, layer_state = loss_and_grads(setup, state.theta, state.layer_state, xb, yb, ctx)
+    updates, opt_state = setup.optimizer.update(g, state.opt_state, lr, ctx.xp)
+    return TrainState(state.theta + updates, opt_state, layer_state), loss_sum
