@@ -11,6 +11,8 @@ Modules, from the math outward: initializers, layer, dense, activations, losses,
 (model); optim, schedules, batching, step, engines, train, model (learning); datasets,
 classic (the document's own function API), reproduce, cli (edges).
 """
+__version__ = "0.1.0"
+
 from . import activations, batching, classic, datasets, initializers, losses, optim, schedules
 from .activations import LeakyReLU, Linear, ReLU, Sigmoid, Softmax, Tanh
 from .dense import Dense
@@ -18,8 +20,6 @@ from .errors import DeepBasicsError, DivergedError
 from .layer import Context, Layer
 from .model import Sequential
 from .train import History
-
-__version__ = "0.1.0"
 
 __all__ = [
     "Sequential", "Dense", "Linear", "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "Softmax",

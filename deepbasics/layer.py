@@ -37,7 +37,11 @@ class Built(NamedTuple):
 
 
 class Layer:
-    """Base class. Subclasses override ``build`` (if they own arrays), ``forward`` and ``backward``."""
+    """Base class. Subclasses override ``build`` (if they own arrays), ``forward`` and ``backward``.
+
+    ``stochastic`` layers draw random numbers in training (``rand.uniform(ctx, ...)``).
+    """
+    stochastic = False
 
     def build(self, n_in: int, rng, initializer) -> Built:
         return Built((), (), n_in)

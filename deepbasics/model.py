@@ -114,7 +114,7 @@ class Sequential:
     def fit(self, X, y, *, loss="binary_crossentropy", optimizer="adam", epochs: int = 100,
             batch_size: int | None = 64, schedule=None, shuffle: bool = True, shuffle_seed: int | None = None,
             validation_data=None, validation_freq: int = 1, verbose: int = 0, engine: str = "numpy",
-            initial_epoch: int = 0, print_fn=print, on_epoch=None) -> History:
+            initial_epoch: int = 0, noise_seed: int | None = None, print_fn=print, on_epoch=None) -> History:
         """Train on X (m, n_in) and y; return the History.
 
         loss           name or Loss ("binary_crossentropy", "categorical_crossentropy", "mse")
@@ -126,6 +126,8 @@ class Sequential:
         verbose        N > 0 prints the document's log lines every N epochs
         initial_epoch  continue a run: epochs initial_epoch..epochs-1 are trained, with the
                        optimizer state of the previous fit
+        noise_seed     seed of the random draws of stochastic layers (dropout, RReLU) in training;
+                       defaults to the model's seed
         """
         X = as_features(X)
         if self.params is None:
@@ -164,11 +166,12 @@ class Sequential:
         steps = -(-m // batch_size)
         rates = schedule.rates(optimizer.lr, epochs, steps)
         Engine = engines.get(engine)
+        noise_seed = self.seed if noise_seed is None else int(noise_seed)
         runner = Engine(setup, batch_size=batch_size, rates=rates, shuffle_seed=shuffle_seed if shuffle else None,
-                        m=m)
+                        m=m, noise_seed=noise_seed)
         history = History({"epochs": epochs, "initial_epoch": initial_epoch, "batch_size": batch_size,
                            "steps_per_epoch": steps, "m": m, "shuffle_seed": shuffle_seed if shuffle else None,
-                           "seed": self.seed, "init": self.init, "optimizer": repr(optimizer),
+                           "seed": self.seed, "noise_seed": noise_seed, "init": self.init, "optimizer": repr(optimizer),
                            "schedule": repr(schedule), "loss": loss.name, "engine": engine})
         self.loss, self.optimizer = loss, optimizer
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from .layer import Context
 from .losses import Loss
+from .rand import for_layer
 
 
 def build(layers, n_in: int, rng, initializer):
@@ -28,8 +29,8 @@ def build(layers, n_in: int, rng, initializer):
 def forward(layers, params, state, x, ctx: Context):
     """Run ``x`` (m, n_in) through every layer; return the output, the caches and the new state."""
     caches, new_state = [], []
-    for layer, p, s in zip(layers, params, state):
-        x, cache, s = layer.forward(p, s, x, ctx)
+    for i, (layer, p, s) in enumerate(zip(layers, params, state)):
+        x, cache, s = layer.forward(p, s, x, for_layer(ctx, i) if ctx.rng is not None else ctx)
         caches.append(cache)
         new_state.append(s)
     return x, caches, new_state
