@@ -14,7 +14,7 @@ Each initialiser maps ``(rng, n_out, n_in)`` to a weight matrix of shape ``(n_ou
 
 Normal draws are *untruncated* (as PyTorch's ``xavier_normal_``/``kaiming_normal_``; Keras
 truncates at 2 sigma). ``rng`` may be a legacy ``np.random.RandomState`` (whose ``randn``
-reproduces the document's ``np.random.seed(3)`` weights exactly) or a ``np.random.Generator``.
+reproduces the document's weights, drawn after seeding the global generator with 3) or a ``np.random.Generator``.
 The product ``randn(n_out, n_in) * sqrt(var)`` is written in the document's order so the
 bits agree.
 """
