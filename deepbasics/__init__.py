@@ -13,16 +13,19 @@ classic (the document's own function API), reproduce, cli (edges).
 """
 __version__ = "0.1.0"
 
-from . import activations, batching, classic, datasets, initializers, losses, optim, schedules
-from .activations import LeakyReLU, Linear, ReLU, Sigmoid, Softmax, Tanh
+from . import activations, batching, classic, datasets, diagnostics, initializers, losses, optim, schedules
+from .activations import ELU, GELU, SELU, LeakyReLU, Linear, PReLU, ReLU, RReLU, Sigmoid, Softmax, Softplus, Tanh
+from .batchnorm import BatchNorm
 from .dense import Dense
+from .dropout import Dropout
 from .errors import DeepBasicsError, DivergedError
 from .layer import Context, Layer
 from .model import Sequential
 from .train import History
 
 __all__ = [
-    "Sequential", "Dense", "Linear", "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "Softmax",
+    "Sequential", "Dense", "BatchNorm", "Dropout",
+    "Linear", "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "Softmax", "ELU", "SELU", "GELU", "Softplus", "PReLU", "RReLU",
     "Layer", "Context", "History", "DeepBasicsError", "DivergedError",
-    "activations", "batching", "classic", "datasets", "initializers", "losses", "optim", "schedules",
+    "activations", "batching", "classic", "datasets", "diagnostics", "initializers", "losses", "optim", "schedules",
 ]

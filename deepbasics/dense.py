@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import initializers
-from .errors import check_positive_int
+from .errors import check_nonnegative, check_positive_int
 from .layer import Built, Context, Layer
 
 
@@ -22,12 +22,29 @@ class Dense(Layer):
 
     ``init`` overrides the model's initialiser for this layer (a name from
     ``initializers.INITIALIZERS`` or a callable). Biases start at zero.
+
+    Weight penalties (on W only, never b), added to each batch's mean loss:
+        l2:  (l2 / 2) sum W^2   gradient l2 W   (PyTorch SGD's weight_decay=l2; Keras's
+                                                 regularizers.L2(l2 / 2))
+        l1:  l1 sum |W|         gradient l1 sign(W)
     """
 
-    def __init__(self, units: int, init=None, use_bias: bool = True):
+    def __init__(self, units: int, init=None, use_bias: bool = True, l1: float = 0.0, l2: float = 0.0):
         self.units = check_positive_int("units", units)
         self.init = None if init is None else initializers.get(init)
         self.use_bias = bool(use_bias)
+        self.l1 = check_nonnegative("l1", l1)
+        self.l2 = check_nonnegative("l2", l2)
+        self.regularized = self.l1 > 0 or self.l2 > 0
+
+    def penalty(self, params, xp):
+        W = params[0]
+        return 0.5 * self.l2 * xp.sum(W * W) + self.l1 * xp.sum(xp.abs(W))
+
+    def penalty_grads(self, params, xp) -> tuple:
+        W = params[0]
+        dW = self.l2 * W + self.l1 * xp.sign(W)
+        return (dW, xp.zeros_like(params[1])) if self.use_bias else (dW,)
 
     def build(self, n_in: int, rng, initializer) -> Built:
         draw = self.init or initializer

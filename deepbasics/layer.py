@@ -40,8 +40,18 @@ class Layer:
     """Base class. Subclasses override ``build`` (if they own arrays), ``forward`` and ``backward``.
 
     ``stochastic`` layers draw random numbers in training (``rand.uniform(ctx, ...)``).
+    ``regularized`` layers add a weight penalty to the loss (``penalty``, ``penalty_grads``).
     """
     stochastic = False
+    regularized = False
+
+    def penalty(self, params, xp):
+        """The layer's weight penalty (a scalar added to each batch's mean loss)."""
+        return 0.0
+
+    def penalty_grads(self, params, xp) -> tuple:
+        """d penalty / d params, one array per parameter."""
+        return tuple(xp.zeros_like(p) for p in params)
 
     def build(self, n_in: int, rng, initializer) -> Built:
         return Built((), (), n_in)

@@ -15,15 +15,31 @@ import numbers
 
 import numpy as np
 
-from . import engines, initializers, losses, optim, schedules
+from . import diagnostics, engines, initializers, losses, optim, schedules
 from .activations import Sigmoid, Softmax
-from .errors import DeepBasicsError, as_features, check_positive_int
+from .errors import DeepBasicsError, as_features, check_nonnegative, check_positive_int
 from .layer import Context, Layer
 from .network import build, flatten, forward, fuse_output, shapes_of, unflatten
 from .step import Setup, TrainState
 from .train import History, run_epochs
 
 PREDICT_CHUNK = 8192       # rows per forward pass in predict/evaluate (bounds memory)
+
+
+def _float_dtype(dtype) -> np.dtype:
+    """float64 or float32, from a name or a NumPy dtype; anything else is an error."""
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        dt = None
+    if dt not in (np.dtype(np.float64), np.dtype(np.float32)):
+        raise DeepBasicsError(f"dtype must be 'float64' or 'float32', got {dtype!r}")
+    return dt
+
+
+def _cast(a, dtype):
+    """A floating array in ``dtype``; counters and other values as they are."""
+    return a.astype(dtype, copy=False) if isinstance(a, np.ndarray) and a.dtype.kind == "f" else a
 
 
 def _draw_seed() -> int:
@@ -110,11 +126,72 @@ class Sequential:
         lines.append(f"  total params: {self.count_params()}")
         return "\n".join(lines)
 
+    def get_state(self) -> list[np.ndarray]:
+        """Non-trainable buffers in layer order (BatchNorm: running mean, running variance); copies."""
+        self._require_built()
+        return [np.array(a) for s in self.state for a in s]
+
+    def set_state(self, buffers) -> None:
+        """Replace the non-trainable buffers; shapes must match ``get_state()``."""
+        self._require_built()
+        buffers, new, k = list(buffers), [], 0
+        expected = sum(len(s) for s in self.state)
+        if len(buffers) != expected:
+            raise DeepBasicsError(f"set_state expects {expected} arrays, got {len(buffers)}")
+        for s in self.state:
+            arrays = []
+            for a in s:
+                b = np.asarray(buffers[k], dtype=np.float64)
+                if b.shape != np.shape(a):
+                    raise DeepBasicsError(f"buffer {k} has shape {b.shape}, expected {np.shape(a)}")
+                arrays.append(b.copy())
+                k += 1
+            new.append(tuple(arrays))
+        self.state = new
+
+    def diagnose(self, X, y, loss=None) -> list[dict]:
+        """Per-layer activation statistics and gradient norms on (X, y), nothing updated
+        (see ``deepbasics.diagnostics``); works before training, at initialisation."""
+        X = as_features(X)
+        if self.params is None:
+            self.build(X.shape[1])
+        loss = losses.get(loss) if loss is not None else (self.loss or self._default_loss())
+        Y = loss.targets(y, self.n_out)
+        body, fit_loss = fuse_output(self.layers, loss)
+        n = len(body)
+        return diagnostics.inspect(body, self.params[:n], self.state[:n], fit_loss, X, Y)
+
+    def _with_diagnostics(self, on_epoch, every: int, history: History, setup: Setup, X, Y, epochs: int,
+                          initial_epoch: int):
+        """Wrap ``on_epoch`` so that diagnostics are recorded every ``every`` epochs."""
+        if not every:
+            return on_epoch
+        pick = np.random.RandomState(self.seed).permutation(X.shape[0])[:512]
+        Xd, Yd = np.asarray(X[pick], dtype=np.float64), np.asarray(Y[pick], dtype=np.float64)
+        n = len(setup.layers)
+
+        def record(epoch: int, theta, layer_state) -> None:
+            params = unflatten(np.asarray(theta, dtype=np.float64), setup.shapes)
+            state = [tuple(np.asarray(a, dtype=np.float64) for a in s) for s in layer_state]
+            history.diagnostics.append({"epoch": epoch, "layers": diagnostics.inspect(
+                setup.layers, params, state, setup.loss, Xd, Yd)})
+
+        record(initial_epoch - 1, flatten(self.params[:n], np), self.state[:n])
+
+        def callback(epoch, state, values):
+            if (epoch + 1) % every == 0 or epoch == epochs - 1:
+                record(epoch, state.theta, state.layer_state)
+            if on_epoch is not None:
+                on_epoch(epoch, state, values)
+        return callback
+
     # -- training --------------------------------------------------------------------------
     def fit(self, X, y, *, loss="binary_crossentropy", optimizer="adam", epochs: int = 100,
             batch_size: int | None = 64, schedule=None, shuffle: bool = True, shuffle_seed: int | None = None,
             validation_data=None, validation_freq: int = 1, verbose: int = 0, engine: str = "numpy",
-            initial_epoch: int = 0, noise_seed: int | None = None, print_fn=print, on_epoch=None) -> History:
+            initial_epoch: int = 0, noise_seed: int | None = None, print_fn=print, on_epoch=None,
+            dtype="float64", device: str | None = None, clip_norm: float | None = None,
+            clip_value: float | None = None, diagnostics_every: int = 0) -> History:
         """Train on X (m, n_in) and y; return the History.
 
         loss           name or Loss ("binary_crossentropy", "categorical_crossentropy", "mse")
@@ -128,16 +205,29 @@ class Sequential:
                        optimizer state of the previous fit
         noise_seed     seed of the random draws of stochastic layers (dropout, RReLU) in training;
                        defaults to the model's seed
+        engine         "numpy" (default) or "jax" (the same math compiled; see deepbasics.engines)
+        dtype          "float64" (default, the document's numbers) or "float32" (faster; the
+                       weights come back as float32). X is never copied whole to change its type:
+                       batches are converted as they are gathered
+        device         engine "jax" only: "cpu" (default), "gpu", or "auto" (a GPU for large steps)
+        clip_norm      rescale each batch's gradient to global L2 norm <= clip_norm (PyTorch's
+                       clip_grad_norm_); clip_value clamps every entry to [-clip_value, clip_value]
+        diagnostics_every  N > 0 records ``diagnostics.inspect`` (activation statistics and gradient
+                       norms per layer) before training and after every N-th epoch into
+                       ``history.diagnostics``, on up to 512 training examples
         """
         X = as_features(X)
         if self.params is None:
             self.build(X.shape[1])
         elif X.shape[1] != self.input_dim:
             raise DeepBasicsError(f"X has {X.shape[1]} features but the model expects {self.input_dim}")
+        dtype = _float_dtype(dtype)
+        if device is not None and engine != "jax":
+            raise DeepBasicsError(f"device= applies to engine='jax' only (engine is {engine!r})")
         loss = losses.get(loss)
         optimizer = optim.get(optimizer)
         schedule = schedules.get(schedule)
-        Y = loss.targets(y, self.n_out)
+        Y = loss.targets(y, self.n_out).astype(dtype, copy=False)
         m = X.shape[0]
         if Y.shape[0] != m:
             raise DeepBasicsError(f"X has {m} examples but y has {Y.shape[0]}")
@@ -158,21 +248,30 @@ class Sequential:
             validate = self._validator(validation_data, loss)
 
         body, fit_loss = fuse_output(self.layers, loss)
-        setup = Setup(body, fit_loss, optimizer, shapes_of(self.params[:len(body)]))
-        theta = flatten(self.params[:len(body)], np)
+        for name, value in (("clip_norm", clip_norm), ("clip_value", clip_value)):
+            if value is not None and (check_nonnegative(name, value) == 0):
+                raise DeepBasicsError(f"{name} must be > 0 (or None for no clipping), got {value!r}")
+        if isinstance(diagnostics_every, bool) or not isinstance(diagnostics_every, numbers.Integral) \
+                or diagnostics_every < 0:
+            raise DeepBasicsError(f"diagnostics_every must be a whole number >= 0, got {diagnostics_every!r}")
+        setup = Setup(body, fit_loss, optimizer, shapes_of(self.params[:len(body)]), clip_norm, clip_value)
+        theta = flatten(self.params[:len(body)], np).astype(dtype, copy=False)
         resume = initial_epoch > 0 and self.opt_state is not None and self.optimizer == optimizer
-        opt_state = self.opt_state if resume else optimizer.init(theta, np)
-        state = TrainState(theta, opt_state, list(self.state[:len(body)]))
+        opt_state = type(self.opt_state)(*(_cast(a, dtype) for a in self.opt_state)) if resume \
+            else optimizer.init(theta, np)
+        layer_state = [tuple(_cast(a, dtype) for a in s) for s in self.state[:len(body)]]
+        state = TrainState(theta, opt_state, layer_state)
         steps = -(-m // batch_size)
         rates = schedule.rates(optimizer.lr, epochs, steps)
         Engine = engines.get(engine)
         noise_seed = self.seed if noise_seed is None else int(noise_seed)
         runner = Engine(setup, batch_size=batch_size, rates=rates, shuffle_seed=shuffle_seed if shuffle else None,
-                        m=m, noise_seed=noise_seed)
+                        m=m, noise_seed=noise_seed, **({} if device is None else {"device": device}))
         history = History({"epochs": epochs, "initial_epoch": initial_epoch, "batch_size": batch_size,
                            "steps_per_epoch": steps, "m": m, "shuffle_seed": shuffle_seed if shuffle else None,
                            "seed": self.seed, "noise_seed": noise_seed, "init": self.init, "optimizer": repr(optimizer),
-                           "schedule": repr(schedule), "loss": loss.name, "engine": engine})
+                           "schedule": repr(schedule), "loss": loss.name, "engine": engine,
+                           "dtype": dtype.name})
         self.loss, self.optimizer = loss, optimizer
 
         def keep(new_state: TrainState) -> None:
@@ -186,7 +285,9 @@ class Sequential:
                                history=history, verbose=int(verbose),
                                print_lr=not isinstance(schedule, schedules.Constant),
                                validate=(lambda s: (keep(s), validate())[1]) if validate else None,
-                               validation_freq=validation_freq, print_fn=print_fn, on_epoch=on_epoch)
+                               validation_freq=validation_freq, print_fn=print_fn,
+                               on_epoch=self._with_diagnostics(on_epoch, diagnostics_every, history, setup,
+                                                               X, Y, epochs, initial_epoch))
         except Exception as err:
             if hasattr(err, "state"):
                 keep(err.state)

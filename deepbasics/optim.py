@@ -1,7 +1,7 @@
 """Optimizers: small, pure, with their state explicit.
 
     state = opt.init(params, xp)                       # zeros shaped like params
-    updates, state = opt.update(grads, state, lr, xp)  # params_new = params + updates
+    updates, state = opt.update(grads, state, lr, xp, params=params)   # params_new = params + updates
 
 ``params`` and ``grads`` are arrays of one shape, typically the model's single flat parameter
 buffer (every rule here is elementwise, so one vectorised expression updates every layer and
@@ -64,7 +64,7 @@ class GD(Optimizer):
     def init(self, params, xp=np) -> GDState:
         return GDState(step=0)
 
-    def update(self, grads, state: GDState, lr, xp=np):
+    def update(self, grads, state: GDState, lr, xp=np, params=None):
         return -(lr * grads), GDState(state.step + 1)
 
 
@@ -97,7 +97,7 @@ class Momentum(Optimizer):
     def init(self, params, xp=np) -> MomentumState:
         return MomentumState(step=0, velocity=xp.zeros_like(params))
 
-    def update(self, grads, state: MomentumState, lr, xp=np):
+    def update(self, grads, state: MomentumState, lr, xp=np, params=None):
         beta = self.beta
         if self.form == "ema":
             v = beta * state.velocity + (1 - beta) * grads
@@ -130,7 +130,7 @@ class RMSProp(Optimizer):
     def init(self, params, xp=np) -> RMSPropState:
         return RMSPropState(step=0, square_avg=xp.zeros_like(params))
 
-    def update(self, grads, state: RMSPropState, lr, xp=np):
+    def update(self, grads, state: RMSPropState, lr, xp=np, params=None):
         s = self.beta2 * state.square_avg + (1 - self.beta2) * (grads * grads)
         return -(lr * grads / (xp.sqrt(s) + self.eps)), RMSPropState(state.step + 1, s)
 
@@ -166,9 +166,12 @@ class Adam(Optimizer):
     def corrected(self, state: AdamState, xp=np):
         """Bias-corrected moments (m_hat, v_hat) of a state whose ``step`` is t >= 1."""
         t = state.step
-        return state.m / (1 - xp.power(self.beta1, t)), state.v / (1 - xp.power(self.beta2, t))
+        # cast to the moments' dtype, or a float64 beta**t would make float32 math float64
+        c1 = (1 - xp.power(self.beta1, t)).astype(state.m.dtype)
+        c2 = (1 - xp.power(self.beta2, t)).astype(state.v.dtype)
+        return state.m / c1, state.v / c2
 
-    def update(self, grads, state: AdamState, lr, xp=np):
+    def update(self, grads, state: AdamState, lr, xp=np, params=None):
         m = self.beta1 * state.m + (1 - self.beta1) * grads
         v = self.beta2 * state.v + (1 - self.beta2) * (grads * grads)
         new = AdamState(state.step + 1, m, v)
@@ -176,7 +179,58 @@ class Adam(Optimizer):
         return -(lr * m_hat / (xp.sqrt(v_hat) + self.eps)), new
 
 
-OPTIMIZERS = {"gd": GD, "sgd": GD, "momentum": Momentum, "rmsprop": RMSProp, "adam": Adam}
+@dataclass(frozen=True)
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov & Hutter, 2019), PyTorch's ``AdamW``:
+
+        update = -lr * weight_decay * params  +  Adam's update
+
+    The decay acts on the parameters directly, not through the gradient, so Adam's scaling does
+    not weaken it (unlike an L2 penalty). Like PyTorch it decays every parameter it is given.
+    Keras's ``AdamW`` is the same rule with its eps-hat Adam.
+    """
+    weight_decay: float = 0.01
+
+    def __post_init__(self):
+        super().__post_init__()
+        check_nonnegative("weight_decay", self.weight_decay)
+
+    def update(self, grads, state: AdamState, lr, xp=np, params=None):
+        if params is None:
+            raise DeepBasicsError("AdamW needs the parameters: call update(..., params=params)")
+        updates, state = super().update(grads, state, lr, xp)
+        return -(lr * self.weight_decay) * params + updates, state
+
+
+class AdaGradState(NamedTuple):
+    step: Any
+    sum_squares: Any         # G, the running sum of squared gradients
+
+
+@dataclass(frozen=True)
+class AdaGrad(Optimizer):
+    """AdaGrad (Duchi et al., 2011):  G = G + g*g;  update = -lr g / (sqrt(G) + eps).
+
+    PyTorch: ``Adagrad(lr, eps=1e-10)`` (initial accumulator 0, no lr decay). Keras starts G at 0.1
+    and puts eps 1e-7 inside the root.
+    """
+    lr: float = 0.01
+    eps: float = 1e-10
+
+    def __post_init__(self):
+        super().__post_init__()
+        check_nonnegative("eps", self.eps)
+
+    def init(self, params, xp=np) -> AdaGradState:
+        return AdaGradState(step=0, sum_squares=xp.zeros_like(params))
+
+    def update(self, grads, state: AdaGradState, lr, xp=np, params=None):
+        G = state.sum_squares + grads * grads
+        return -(lr * grads / (xp.sqrt(G) + self.eps)), AdaGradState(state.step + 1, G)
+
+
+OPTIMIZERS = {"gd": GD, "sgd": GD, "momentum": Momentum, "rmsprop": RMSProp, "adam": Adam, "adamw": AdamW,
+              "adagrad": AdaGrad}
 
 
 def get(optimizer) -> Optimizer:

@@ -27,12 +27,15 @@ class History:
                         'learning rate after epoch N')
               val_*     validation metrics, NaN on epochs without validation
     params:   settings of the run (seeds, batch size, optimizer, ...)
+    diagnostics: [{"epoch": e, "layers": [per-layer statistics]}, ...] when recorded
+              (epoch -1 is the state before the first update; see ``deepbasics.diagnostics``)
     """
 
     def __init__(self, params: dict | None = None):
         self.epoch: list[int] = []
         self.history: dict[str, list[float]] = {"cost": [], "lr": [], "lr_after": []}
         self.params = dict(params or {})
+        self.diagnostics: list[dict] = []
 
     def append(self, epoch: int, values: dict) -> None:
         n = len(self.epoch)
@@ -56,8 +59,11 @@ class History:
         return self.history[key]
 
     def to_dict(self) -> dict:
-        return {"epoch": list(self.epoch), "history": {k: list(v) for k, v in self.history.items()},
-                "params": dict(self.params)}
+        out = {"epoch": list(self.epoch), "history": {k: list(v) for k, v in self.history.items()},
+               "params": dict(self.params)}
+        if self.diagnostics:
+            out["diagnostics"] = [dict(d) for d in self.diagnostics]
+        return out
 
     def __repr__(self) -> str:
         last = f", last cost {self.cost[-1]:.6f}" if self.cost else ""
