@@ -21,7 +21,7 @@ install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
 
 demo: $(VENV)/.installed
-	$(BIN)/deepbasics reproduce
+	$(BIN)/deepbasics demo --out reports/demo
 
 # The document's golden figures run here; slow end-to-end runs are marked and run by `make test-all`.
 test: $(VENV)/.installed-test

@@ -122,6 +122,8 @@ class ModelConfig:
     seed: int = _opt(0, "seed of the initial weights (RandomState, layer by layer)", "int", low=0)
     batch_norm: bool = _opt(False, "BatchNorm after every hidden Dense layer, before its activation", "bool")
     dropout: float = _opt(0.0, "dropout rate after every hidden activation, in [0, 1)", "float", low=0)
+    l2: float = _opt(0.0, "L2 penalty (l2 / 2) sum W^2 on every Dense layer's weights", "float", low=0)
+    l1: float = _opt(0.0, "L1 penalty l1 sum |W| on every Dense layer's weights", "float", low=0)
 
 
 @dataclass
@@ -137,6 +139,14 @@ class TrainConfig:
                                   optional=True)
     validation_freq: int = _opt(1, "validate every N epochs", "int", low=1)
     engine: str = _opt("numpy", "numpy or jax", "str", allowed=("numpy", "jax"))
+    dtype: str = _opt("float64", "float64 (the document's numbers) or float32", "str",
+                      allowed=("float64", "float32"))
+    clip_norm: float | None = _opt(None, "rescale each batch's gradient to L2 norm <= clip_norm", "float", low=0,
+                                   optional=True)
+    clip_value: float | None = _opt(None, "clamp each gradient entry to [-clip_value, clip_value]", "float",
+                                    low=0, optional=True)
+    diagnostics_every: int = _opt(0, "record per-layer gradient norms every N epochs (0: never); "
+                                  "drawn as the gradient-flow plot", "int", low=0)
 
 
 @dataclass
@@ -165,6 +175,9 @@ class Config:
         """The config as plain TOML-able data (no base_dir; empty grid left out)."""
         d = dataclasses.asdict(self)
         d.pop("base_dir")
+        # Only the data settings that apply to this data set (no CSV options for moons).
+        keep = {"name", "standardize", *self.data.options()}
+        d["data"] = {k: v for k, v in d["data"].items() if k in keep}
         if not d["grid"]:
             d.pop("grid")
         return _drop_none(d)

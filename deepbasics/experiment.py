@@ -20,7 +20,9 @@ import numpy as np
 
 from . import activations, checkpoint as ckpt_io, datasets, losses, optim, schedules
 from .config import Config
+from .batchnorm import BatchNorm
 from .dense import Dense
+from .dropout import Dropout
 from .errors import DeepBasicsError, DivergedError
 from .model import Sequential
 from .network import fuse_output, shapes_of, unflatten
@@ -110,23 +112,15 @@ def build_model(cfg: Config, data: datasets.Dataset, n_in: int) -> tuple[Sequent
     acts = m.activation if isinstance(m.activation, list) else [m.activation] * len(m.hidden)
     layers = []
     for width, act in zip(m.hidden, acts):
-        layers.append(Dense(width))
+        layers.append(Dense(width, l1=m.l1, l2=m.l2))
         if m.batch_norm:
-            layers.append(_optional_layer("BatchNorm", "model.batch_norm")())
+            layers.append(BatchNorm())
         layers.append(activations.ACTIVATIONS[act]())
         if m.dropout > 0:
-            layers.append(_optional_layer("Dropout", "model.dropout")(m.dropout))
+            layers.append(Dropout(m.dropout))
     units, act = output_units(cfg, data)
-    layers += [Dense(units), activations.ACTIVATIONS[act]()]
+    layers += [Dense(units, l1=m.l1, l2=m.l2), activations.ACTIVATIONS[act]()]
     return Sequential(layers, input_dim=n_in, init=m.init, seed=m.seed), loss_name(cfg, data, act)
-
-
-def _optional_layer(name: str, key: str):
-    import deepbasics
-    layer = getattr(deepbasics, name, None)
-    if layer is None:
-        raise DeepBasicsError(f"{key}: this version of deepbasics has no {name} layer")
-    return layer
 
 
 # -- one run --------------------------------------------------------------------------------------
@@ -175,10 +169,11 @@ class Recorder:
 
 
 def _merge(previous: dict | None, history: History) -> History:
-    """A checkpoint's history followed by the epochs trained since."""
+    """A checkpoint's history followed by the epochs trained since (diagnostics too)."""
     if not previous:
         return history
     merged = History(previous.get("params"))
+    merged.diagnostics = list(previous.get("diagnostics", [])) + list(history.diagnostics)
     cols = {k: [np.nan if v is None else v for v in vals] for k, vals in previous["history"].items()}
     for i, e in enumerate(previous["epoch"]):
         merged.append(e, {k: v[i] for k, v in cols.items()})
@@ -242,16 +237,20 @@ def run(label: str, cfg: Config, prepared: Prepared | None = None, *, progress=N
     start = time.perf_counter()
     try:
         if initial < tc.epochs:
-            model.fit(prepared.X_train, prepared.y_train, loss=loss, optimizer=optimizer, epochs=tc.epochs,
-                      batch_size=batch, schedule=schedule, shuffle=tc.shuffle, shuffle_seed=tc.shuffle_seed,
-                      validation_data=validation, validation_freq=tc.validation_freq, engine=tc.engine,
-                      initial_epoch=initial, noise_seed=noise_seed, on_epoch=recorder)
+            fitted = model.fit(prepared.X_train, prepared.y_train, loss=loss, optimizer=optimizer,
+                               epochs=tc.epochs, batch_size=batch, schedule=schedule, shuffle=tc.shuffle,
+                               shuffle_seed=tc.shuffle_seed, validation_data=validation,
+                               validation_freq=tc.validation_freq, engine=tc.engine, initial_epoch=initial,
+                               noise_seed=noise_seed, on_epoch=recorder, dtype=tc.dtype, clip_norm=tc.clip_norm,
+                               clip_value=tc.clip_value, diagnostics_every=tc.diagnostics_every)
+            history.diagnostics = fitted.diagnostics
         elif initial > tc.epochs:
             raise DeepBasicsError(f"the checkpoint has {initial} epochs done, more than train.epochs = {tc.epochs}; "
                                   f"raise train.epochs to continue it")
         model.loss = losses.get(loss)
     except DivergedError as err:
         result.status, result.message = "diverged", str(err)
+        history.diagnostics = list(getattr(err.history, "diagnostics", []))
         model.loss = losses.get(loss)
     except KeyboardInterrupt:
         if checkpoint and recorder.state is not None:

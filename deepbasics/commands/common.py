@@ -1,0 +1,243 @@
+"""What ``train``, ``compare`` and ``demo`` share: their options, running a list of runs (in
+parallel processes when there are several), printing results and writing the report."""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import multiprocessing
+import os
+import queue as queue_mod
+import signal
+import sys
+import time
+from pathlib import Path
+
+from ..errors import DeepBasicsError, check_positive_int
+
+EXIT_INTERRUPTED = 130
+
+
+def positive_int(text: str) -> int:
+    """argparse type: a whole number >= 1 (a bad one is argparse's one-line usage error)."""
+    try:
+        return check_positive_int("value", int(text))
+    except (ValueError, DeepBasicsError):
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}") from None
+
+
+def add_run_options(p, *, jobs: bool) -> None:
+    """Options every training command takes."""
+    p.add_argument("--out", metavar="DIR", help="report folder (default: the config's output.dir, "
+                                                "else reports/<name>)")
+    p.add_argument("--epochs", type=positive_int, metavar="N", help="train N epochs (overrides train.epochs)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a config setting, e.g. --set optimizer.lr=0.01 (repeatable)")
+    p.add_argument("--log-scale", action="store_true", default=None, help="cost curves on a log scale")
+    if jobs:
+        p.add_argument("--jobs", type=positive_int, metavar="N",
+                       help="runs in parallel, one process each (default: the number of CPU cores)")
+    p.add_argument("--quiet", action="store_true", help="no progress; print only the result lines")
+    p.add_argument("--json", metavar="PATH", help="also write the results as JSON to PATH ('-': standard output)")
+    p.add_argument("--no-report", action="store_true", help="skip the HTML/Markdown report")
+
+
+def overrides(args) -> list[str]:
+    out = list(args.set or [])
+    if args.epochs:
+        out.append(f"train.epochs={args.epochs}")
+    if args.out:
+        out.append(f"output.dir={json.dumps(str(args.out))}")
+    return out
+
+
+def say(args):
+    """print to stdout, or to stderr when stdout carries the JSON; nothing extra when quiet."""
+    stream = sys.stderr if args.json == "-" else sys.stdout
+
+    def emit(*parts):
+        print(*parts, file=stream, flush=True)
+    return emit
+
+
+def describe_run(cfg, prepared) -> str:
+    """'moons (binary, 2 features): network 2-5-2-1, relu, he_normal init'."""
+    from ..experiment import output_units
+    d = prepared.dataset
+    units, act = output_units(cfg, d)
+    widths = "-".join(str(w) for w in [d.X.shape[1], *cfg.model.hidden, units])
+    acts = cfg.model.activation if isinstance(cfg.model.activation, str) else "/".join(cfg.model.activation)
+    extras = "".join([", batch norm" if cfg.model.batch_norm else "",
+                      f", dropout {cfg.model.dropout:g}" if cfg.model.dropout else ""])
+    task = d.task if d.task == "regression" else f"{d.task}, {d.n_classes} classes"
+    return (f"{d.name} ({len(d.y)} examples, {d.X.shape[1]} features, {task}): network {widths}, {acts} + {act}"
+            f"{extras}, {cfg.model.init} init")
+
+
+def check_runs(runs) -> dict:
+    """Prepare and check every run before any trains: {label: Prepared}. Data errors, labels the
+    loss cannot take and impossible models surface now, as one-line errors."""
+    from ..experiment import build_model, prepare
+    from .. import losses
+    prepared, cache = {}, {}
+    for label, cfg in runs:
+        key = (repr(cfg.data), repr(cfg.split), cfg.base_dir)
+        if key not in cache:
+            cache[key] = prepare(cfg)
+        p = cache[key]
+        model, loss = build_model(cfg, p.dataset, p.X_train.shape[1])
+        losses.get(loss).targets(p.y_train, model.n_out)
+        if cfg.train.engine == "jax":
+            from ..engines import get as get_engine
+            get_engine("jax")
+        prepared[label] = p
+    return prepared
+
+
+def result_line(r) -> str:
+    """One line per finished run: its accuracies (or losses) and time."""
+    parts = []
+    for part, name in (("train", "train"), ("val", "val"), ("test", "test")):
+        m = r.metrics.get(part)
+        if m:
+            parts.append(f"{name} {'acc ' + format(m['accuracy'], '.4f') if 'accuracy' in m else 'loss ' + format(m['loss'], '.6f')}")
+    cost = (r.history.get("history", {}).get("cost") or [math.nan])[-1]
+    status = "" if r.status == "ok" else f"  [{r.status}]"
+    return f"{r.label:<20} epochs {r.epochs_done:<6} cost {cost:.6f}  {'  '.join(parts)}  ({r.seconds:.1f} s){status}"
+
+
+# -- running several runs ------------------------------------------------------------------------
+_QUEUE = None
+
+
+def _worker_init(q) -> None:
+    """In each worker: Ctrl-C is the parent's business (it terminates the pool)."""
+    global _QUEUE
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _QUEUE = q
+
+
+class _QueueProgress:
+    """Reports a worker's epochs to the parent, about 100 times a run."""
+
+    def __init__(self, index: int, total: int, initial: int = 0):
+        self.index, self.step, self.sent = index, max(1, (total - initial) // 100), initial
+
+    def update(self, epoch, values):
+        done = epoch + 1
+        if done - self.sent >= self.step:
+            _QUEUE.put((self.index, done - self.sent))
+            self.sent = done
+
+    def close(self):
+        pass
+
+
+def _work(index: int, label: str, cfg):
+    from ..experiment import run
+    progress = _QueueProgress(index, cfg.train.epochs)
+    try:
+        return run(label, cfg, progress=progress)
+    finally:
+        total = cfg.train.epochs
+        if progress.sent < total:
+            _QUEUE.put((index, total - progress.sent))
+
+
+def run_all(runs, prepared: dict, *, jobs: int | None, quiet: bool, emit) -> list:
+    """Train every (label, cfg) of ``runs``; in ``jobs`` processes when there are several.
+
+    Progress: one bar over all the runs' epochs (a terminal), or a line per finished run.
+    Ctrl-C terminates the workers and raises KeyboardInterrupt.
+    """
+    from ..experiment import run
+    from ..progress import Progress
+    jobs = jobs or os.cpu_count() or 1
+    jobs = min(jobs, len(runs))
+    mode = "off" if quiet else "auto"
+    if jobs == 1:
+        results = []
+        for i, (label, cfg) in enumerate(runs):
+            desc = f"[{i + 1}/{len(runs)}] {label}" if len(runs) > 1 else label
+            r = run(label, cfg, prepared[label], progress=Progress(cfg.train.epochs, desc=desc, mode=mode))
+            results.append(r)
+            if not quiet:
+                emit(result_line(r))
+        return results
+    ctx = multiprocessing.get_context("spawn")     # a fresh interpreter per worker: no inherited threads
+    q = ctx.Queue()
+    total = sum(cfg.train.epochs for _, cfg in runs)
+    bar = None if quiet else Progress(total, desc=f"{len(runs)} runs on {jobs} processes", mode=mode)
+    pool = ctx.Pool(jobs, initializer=_worker_init, initargs=(q,))
+    try:
+        pending = {i: pool.apply_async(_work, (i, label, cfg)) for i, (label, cfg) in enumerate(runs)}
+        results, done = [None] * len(runs), 0
+        while pending:
+            try:
+                while True:
+                    _, n = q.get(timeout=0.1)
+                    done += n
+                    if bar is not None:
+                        _advance(bar, done)
+            except queue_mod.Empty:
+                pass
+            for i in [i for i, a in pending.items() if a.ready()]:
+                results[i] = pending.pop(i).get()     # a worker's DeepBasicsError is re-raised here
+                if not quiet:
+                    _print_above(bar, emit, result_line(results[i]))
+        pool.close()
+    except BaseException:
+        pool.terminate()
+        raise
+    finally:
+        if bar is not None:
+            bar.close()
+        pool.join()
+    return results
+
+
+def _advance(progress, done: int) -> None:
+    """Move the overall progress to ``done`` epochs."""
+    if progress.bar is not None:
+        progress.bar.update(done - progress.bar.n)
+    elif progress.mode == "lines":
+        step = max(1, progress.total // 10)
+        mark = done // step
+        if mark > getattr(progress, "_mark", 0):
+            progress._mark = mark
+            elapsed = time.perf_counter() - progress.start
+            eta = elapsed * (progress.total - done) / done if done else 0
+            print(f"{progress.desc}: {done}/{progress.total} epochs  elapsed {elapsed:.0f}s  eta {eta:.0f}s",
+                  file=progress.stream, flush=True)
+
+
+def _print_above(progress, emit, line: str) -> None:
+    if progress is not None and progress.bar is not None:
+        progress.bar.write(line, file=sys.stdout)
+    else:
+        emit(line)
+
+
+# -- writing results -----------------------------------------------------------------------------
+def finish(args, cfg, results, *, wall: float, command: str, emit) -> list[Path]:
+    """Write the report (unless --no-report) and the JSON; print where they went."""
+    from .. import report
+    from ..fileio import atomic_write_text
+    files = []
+    if not args.no_report:
+        files = report.write(results, cfg, cfg.report_dir(), wall_seconds=wall, command=command,
+                             log_scale=args.log_scale)
+        emit(f"report: {files[0]}")
+    if args.json:
+        text = json.dumps(report.results_json(results, cfg, wall_seconds=wall), indent=1, allow_nan=False) + "\n"
+        if args.json == "-":
+            sys.stdout.write(text)
+            sys.stdout.flush()
+        else:
+            atomic_write_text(args.json, text)
+    return files
+
+
+def command_line(argv_name: str) -> str:
+    return " ".join(["deepbasics", argv_name, *sys.argv[2:]]) if len(sys.argv) > 1 and \
+        sys.argv[1] == argv_name else f"deepbasics {argv_name}"

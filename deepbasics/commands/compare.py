@@ -1,0 +1,62 @@
+"""``deepbasics compare CONFIG``: every run of a config's grid, in parallel, in one report."""
+from __future__ import annotations
+
+import argparse
+import time
+
+from . import common
+
+EXAMPLES = """examples:
+  deepbasics compare moons_optimizers              the document's GD / momentum / Adam comparison
+  deepbasics compare spirals_init --epochs 200     initialisation x activation
+  deepbasics compare my.toml --jobs 2 --json results.json --quiet
+
+A grid in the config: one run per combination of the listed values.
+  [grid]
+  optimizer = [{name = "gd", lr = 0.0001}, {name = "adam", lr = 0.0001}]
+  "model.init" = ["he_normal", "glorot_normal"]
+"""
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "compare", help="train every run of a config's [grid] (in parallel) and compare them in one report",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Expand the config's [grid] into runs, check them all, train them in parallel processes,\n"
+                    "then write one report: cost curves overlaid, decision boundaries side by side, the\n"
+                    "learning rates and a metrics table. A diverged run is reported, not fatal.",
+        epilog=EXAMPLES)
+    p.add_argument("config", metavar="CONFIG", help="a TOML file or a shipped config's name")
+    common.add_run_options(p, jobs=True)
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    return compare(args, args.config, command=common.command_line("compare"))
+
+
+def compare(args, spec: str, *, command: str) -> int:
+    from .. import config
+    emit = common.say(args)
+    cfg = config.load(spec, common.overrides(args))
+    runs = config.expand(cfg)
+    prepared = common.check_runs(runs)
+    if not args.quiet:
+        first = prepared[runs[0][0]]
+        emit(f"{cfg.name}: {len(runs)} run(s): {', '.join(label for label, _ in runs)}")
+        emit(f"data: {common.describe_run(runs[0][1], first)}")
+        emit(first.split.describe())
+    start = time.perf_counter()
+    try:
+        results = common.run_all(runs, prepared, jobs=args.jobs, quiet=args.quiet, emit=emit)
+    except KeyboardInterrupt:
+        print("deepbasics: interrupted; no report written", flush=True)
+        return common.EXIT_INTERRUPTED
+    wall = time.perf_counter() - start
+    if args.quiet:
+        for r in results:
+            emit(common.result_line(r))
+    common.finish(args, cfg, results, wall=wall, command=command, emit=emit)
+    if not args.quiet:
+        emit(f"{len(results)} runs in {wall:.1f} s")
+    return 0

@@ -1,0 +1,256 @@
+"""Figures of experiment results, as PNG bytes (matplotlib, headless).
+
+Every function takes RunResults (``experiment.RunResult``) and returns PNG bytes, or None when
+the figure does not apply (no validation, no 2-D data, ...). Figures are built on
+``matplotlib.figure.Figure`` directly, never through pyplot, so no global figure state or GUI
+backend is involved: this works on a server without a display. Only the report imports this
+module; the core never imports matplotlib.
+
+    cost_curves          training cost (solid) and validation loss (dashed) per epoch
+    accuracy_curves      validation accuracy per epoch
+    learning_rates       the rate of each epoch's first update
+    decision_boundaries  p(class 1) (or the predicted class) over the plane, one panel per run
+    confusion_matrices   counts of (true class, predicted class), for three or more classes
+    gradient_flow        per-layer gradient norms per epoch, where the run recorded them
+"""
+from __future__ import annotations
+
+import io
+import math
+
+import numpy as np
+
+# A colour per run, readable on white and by colour-blind readers (Okabe & Ito).
+PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000"]
+DPI = 110
+
+
+def _figure(width: float, height: float, ncols: int = 1, nrows: int = 1, **kw):
+    from matplotlib.figure import Figure
+    fig = Figure(figsize=(width, height), dpi=DPI, layout="constrained")
+    axes = fig.subplots(nrows, ncols, squeeze=False, **kw)
+    for ax in axes.flat:
+        ax.spines[["top", "right"]].set_visible(False)
+        ax.grid(True, color="#e6e6e6", linewidth=0.8)
+        ax.set_axisbelow(True)
+    return fig, axes
+
+
+def _png(fig) -> bytes:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", facecolor="white")
+    return buffer.getvalue()
+
+
+def _series(result, key):
+    """(epochs, values) of a history column, NaNs (epochs without the value) dropped."""
+    hist = result.history.get("history", {})
+    if key not in hist:
+        return None
+    epochs = np.asarray(result.history["epoch"], dtype=float) + 1      # epoch 1 = after the first pass
+    values = np.array([np.nan if v is None else v for v in hist[key]], dtype=float)
+    keep = np.isfinite(values)
+    return (epochs[keep], values[keep]) if keep.any() else None
+
+
+def _log_axis(ax) -> None:
+    """A log-scale y axis labelled with plain numbers (0.1, 0.2, 0.5) rather than powers of ten."""
+    from matplotlib.ticker import FuncFormatter
+    ax.set_yscale("log")
+    plain = FuncFormatter(lambda v, _: f"{v:g}")
+    ax.yaxis.set_major_formatter(plain)
+    ax.yaxis.set_minor_formatter(plain)
+    ax.tick_params(axis="y", which="minor", labelsize=7, labelcolor="#777777")
+
+
+def color(i: int) -> str:
+    return PALETTE[i % len(PALETTE)]
+
+
+def cost_curves(results, log_scale: bool = False) -> bytes | None:
+    """Training cost (the document's epoch cost) and validation loss, one colour per run."""
+    fig, axes = _figure(8.6, 4.4)
+    ax = axes[0, 0]
+    drawn = False
+    for i, r in enumerate(results):
+        train = _series(r, "cost")
+        if train is not None:
+            ax.plot(*train, color=color(i), linewidth=1.6, label=f"{r.label} · train")
+            drawn = True
+        val = _series(r, "val_loss")
+        if val is not None:
+            ax.plot(*val, color=color(i), linewidth=1.3, linestyle="--", alpha=0.9, label=f"{r.label} · validation")
+    if not drawn:
+        return None
+    if log_scale:
+        _log_axis(ax)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("cost" + (" (log scale)" if log_scale else ""))
+    ax.set_title("Cost per epoch: training (solid) and validation (dashed)", loc="left", fontsize=11)
+    ax.legend(frameon=False, fontsize=8, ncols=2 if len(results) > 3 else 1)
+    return _png(fig)
+
+
+def accuracy_curves(results) -> bytes | None:
+    """Validation accuracy per epoch, one colour per run."""
+    series = [(i, r, _series(r, "val_accuracy")) for i, r in enumerate(results)]
+    series = [s for s in series if s[2] is not None]
+    if not series:
+        return None
+    fig, axes = _figure(8.6, 3.6)
+    ax = axes[0, 0]
+    for i, r, (x, y) in series:
+        ax.plot(x, y, color=color(i), linewidth=1.5, label=r.label)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("validation accuracy")
+    ax.set_title("Validation accuracy per epoch", loc="left", fontsize=11)
+    ax.legend(frameon=False, fontsize=8)
+    return _png(fig)
+
+
+def learning_rates(results) -> bytes | None:
+    """The learning rate of each epoch (the rate of its first update)."""
+    fig, axes = _figure(8.6, 3.2)
+    ax = axes[0, 0]
+    drawn = False
+    rates = []
+    for i, r in enumerate(results):
+        s = _series(r, "lr")
+        if s is not None:
+            # Runs often share a rate: vary the dash so that a line drawn over another still shows.
+            ax.plot(*s, color=color(i), linewidth=1.8, label=r.label, drawstyle="steps-post",
+                    linestyle=("-", "--", ":", "-.")[i % 4])
+            rates.append(s[1])
+            drawn = True
+    if not drawn:
+        return None
+    positive = np.concatenate(rates)
+    positive = positive[positive > 0]
+    if positive.size and positive.max() / positive.min() >= 10:
+        _log_axis(ax)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("learning rate")
+    ax.set_title("Learning rate per epoch", loc="left", fontsize=11)
+    ax.legend(frameon=False, fontsize=8)
+    return _png(fig)
+
+
+def decision_boundaries(results) -> bytes | None:
+    """One panel per run: the model's output over the plane and the training points."""
+    runs = [r for r in results if r.boundary is not None]
+    if not runs:
+        return None
+    n = len(runs)
+    ncols = min(n, 3)
+    nrows = math.ceil(n / ncols)
+    fig, axes = _figure(4.0 * ncols + 0.6, 3.8 * nrows, ncols=ncols, nrows=nrows)
+    from matplotlib.colors import ListedColormap
+    last = None
+    for ax, r in zip(axes.flat, runs):
+        b = r.boundary
+        ax.grid(False)
+        X, y = np.asarray(b["X"]), np.asarray(b["y"])
+        if r.task == "binary":
+            # A pale background under saturated points, so both classes stay visible on either side.
+            last = ax.contourf(b["xx"], b["yy"], b["z"], levels=np.linspace(0, 1, 11), cmap="RdBu_r", alpha=0.45)
+            ax.contour(b["xx"], b["yy"], b["z"], levels=[0.5], colors="#222222", linewidths=1.2)
+            ax.scatter(X[:, 0], X[:, 1], c=y, cmap=ListedColormap(["#1b4f9c", "#c0272d"]), s=11,
+                       edgecolors="white", linewidths=0.4)
+        else:
+            k = int(max(np.max(y), np.max(b["z"]))) + 1
+            cmap = ListedColormap([PALETTE[c % len(PALETTE)] for c in range(k)])
+            ax.contourf(b["xx"], b["yy"], b["z"], levels=np.arange(-0.5, k), cmap=cmap, alpha=0.3)
+            ax.scatter(X[:, 0], X[:, 1], c=y, cmap=cmap, vmin=-0.5, vmax=k - 0.5, s=9,
+                       edgecolors="white", linewidths=0.3)
+        acc = r.metrics.get("test", r.metrics.get("val", r.metrics.get("train", {}))).get("accuracy")
+        on = "test" if "test" in r.metrics else "val" if "val" in r.metrics else "train"
+        ax.set_title(r.label + (f"  ({on} accuracy {acc:.3f})" if acc is not None else ""), fontsize=10)
+        suffix = " (standardised)" if r.standardized else ""
+        ax.set_xlabel("x1" + suffix, fontsize=9)
+        ax.set_ylabel("x2" + suffix, fontsize=9)
+    for ax in list(axes.flat)[n:]:
+        ax.set_visible(False)
+    if last is not None:
+        fig.colorbar(last, ax=axes.ravel().tolist(), shrink=0.85, label="p(class 1)")
+    fig.suptitle("Decision boundaries (training points; the line is p = 0.5)", x=0.01, ha="left", fontsize=11)
+    return _png(fig)
+
+
+def confusion_matrices(results, min_classes: int = 3) -> bytes | None:
+    """Counts of (true, predicted) per run; only for ``min_classes`` or more classes."""
+    runs = [r for r in results if r.confusion is not None and len(r.confusion) >= min_classes][:6]
+    if not runs:
+        return None
+    n = len(runs)
+    ncols = min(n, 3)
+    nrows = math.ceil(n / ncols)
+    k = len(runs[0].confusion)
+    size = 3.2 + 0.22 * k
+    fig, axes = _figure(size * ncols, size * nrows, ncols=ncols, nrows=nrows)
+    for ax, r in zip(axes.flat, runs):
+        cm = np.asarray(r.confusion)
+        ax.grid(False)
+        ax.imshow(cm, cmap="Blues")
+        ticks = np.arange(len(cm))
+        names = [str(c)[:10] for c in r.classes] or [str(t) for t in ticks]
+        ax.set_xticks(ticks, names, rotation=45 if k > 4 else 0, ha="right" if k > 4 else "center", fontsize=8)
+        ax.set_yticks(ticks, names, fontsize=8)
+        top = cm.max() if cm.size else 1
+        for (i, j), v in np.ndenumerate(cm):
+            if v:
+                ax.text(j, i, str(v), ha="center", va="center", fontsize=8 if k <= 10 else 6,
+                        color="white" if v > 0.6 * top else "#222222")
+        ax.set_xlabel("predicted")
+        ax.set_ylabel("true")
+        ax.set_title(f"{r.label} ({r.confusion_on})", fontsize=10)
+    for ax in list(axes.flat)[n:]:
+        ax.set_visible(False)
+    return _png(fig)
+
+
+def gradient_series(result) -> dict[str, tuple]:
+    """{"Dense(5) #0": (epochs, ||dL/dW||)} from the diagnostics a run recorded (empty if none).
+
+    Diagnostics are optional (``train.diagnostics_every``); each record is
+    {"epoch": e, "layers": [{"index", "layer", "grad_norm", ...}, ...]}, epoch -1 being the start.
+    """
+    records = result.history.get("diagnostics") or []
+    out: dict[str, list] = {}
+    for rec in records:
+        for row in rec.get("layers", []):
+            if row.get("grad_norm") is not None:
+                key = f"{row.get('layer', 'layer')} #{row.get('index', '?')}"
+                out.setdefault(key, []).append((rec.get("epoch", 0) + 1, row["grad_norm"]))
+    return {k: (np.array([e for e, _ in v], dtype=float), np.array([g for _, g in v], dtype=float))
+            for k, v in out.items()}
+
+
+def gradient_flow(results) -> bytes | None:
+    """Weight-gradient norm of every Dense layer over the epochs, one panel per run: vanishing
+    gradients show as the first layers far below the last ones, exploding ones as curves
+    shooting up."""
+    runs = [(r, gradient_series(r)) for r in results]
+    runs = [(r, s) for r, s in runs if s][:6]
+    if not runs:
+        return None
+    from matplotlib import colormaps
+    n = len(runs)
+    ncols = min(n, 3)
+    nrows = math.ceil(n / ncols)
+    fig, axes = _figure(4.2 * ncols + 0.4, 3.4 * nrows, ncols=ncols, nrows=nrows)
+    cmap = colormaps["viridis"]
+    for ax, (r, series) in zip(axes.flat, runs):
+        for j, (key, (x, y)) in enumerate(series.items()):
+            keep = y > 0
+            ax.plot(x[keep], y[keep], color=cmap(j / max(len(series) - 1, 1)), linewidth=1.4, marker=".",
+                    markersize=3, label=key)
+        ax.set_yscale("log")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("||dL/dW||")
+        ax.set_title(r.label, fontsize=10)
+        ax.legend(frameon=False, fontsize=7)
+    for ax in list(axes.flat)[n:]:
+        ax.set_visible(False)
+    fig.suptitle("Gradient flow: weight-gradient norm of each layer (first layer darkest)", x=0.01, ha="left",
+                 fontsize=11)
+    return _png(fig)
