@@ -10,7 +10,8 @@ from ..step import Setup, TrainState, train_step
 
 
 class NumpyEngine:
-    """Runs epochs eagerly. Batches are gathered by index (the dataset is never copied whole)."""
+    """Runs epochs eagerly. Batches are gathered by index (the dataset is never copied whole)
+    and converted to the parameters' dtype as they are gathered."""
 
     name = "numpy"
 
@@ -22,18 +23,29 @@ class NumpyEngine:
         self.rates = rates                     # (epochs, steps_per_epoch)
         self.shuffle_seed = shuffle_seed
         self.m = m
+        self._shuffler = np.random.RandomState(0)   # re-seeded each epoch (see epoch_order)
+        self._typed_rates = rates
 
     def run(self, state: TrainState, X, Y, epoch_start: int, epoch_stop: int):
+        dtype = state.theta.dtype
+        # rates and batches in the parameters' dtype: a float64 scalar would turn float32 math
+        # into float64 (NumPy scalars are not "weak" since NEP 50)
+        if self._typed_rates.dtype != dtype:
+            self._typed_rates = self.rates.astype(dtype)
+        cast = X.dtype != dtype or Y.dtype != dtype
         costs = []
         for epoch in range(epoch_start, epoch_stop):
-            order = epoch_order(self.m, epoch, self.shuffle_seed)
-            rates = self.rates[epoch]
+            order = epoch_order(self.m, epoch, self.shuffle_seed, self._shuffler)
+            rates = self._typed_rates[epoch]
             ctx = Context(xp=np, train=True,
                           rng=None if self.noise_seed is None else epoch_generator(self.noise_seed, epoch))
             total = 0.0
             for k, (a, b) in enumerate(self.bounds):
                 idx = order[a:b]
-                state, loss_sum = train_step(self.setup, state, X[idx], Y[idx], rates[k], ctx)
-                total += loss_sum
+                xb, yb = X[idx], Y[idx]
+                if cast:
+                    xb, yb = xb.astype(dtype), yb.astype(dtype)
+                state, loss_sum = train_step(self.setup, state, xb, yb, rates[k], ctx)
+                total += float(loss_sum)       # summed in float64 whatever the dtype
             costs.append(total / self.m)
         return state, np.asarray(costs, dtype=np.float64)

@@ -1,0 +1,245 @@
+"""The JAX engine: the same ``step.train_step``, traced once under ``jax.numpy`` and compiled.
+
+A block of epochs runs as one XLA program:
+
+    for i in range(n):                           # lax.fori_loop over the block's epochs
+        order = orders[i]                        # the epoch's permutation, drawn on the host
+        for k, idx in enumerate(order[:full].reshape(-1, batch_size)):   # lax.scan
+            state, loss_k = train_step(setup, state, X[idx], Y[idx], rates[i, k], ctx)
+        if m % batch_size:                       # the partial last batch: one more step,
+            state, loss_k = train_step(...)      # compiled for its own shape
+        costs[i] = sum_k loss_k / m
+
+There is no second copy of the math: layers, loss, optimizer and schedule are the NumPy code,
+run with ``ctx.xp = jax.numpy``. The permutations come from ``batching.epoch_orders`` (the
+same ``RandomState`` draws as the NumPy engine) and are passed in as index arrays; examples are
+gathered per batch inside the program, so the dataset is put on the device once and never
+copied per epoch. The rates come from the ``rates`` array the schedule computed up front.
+
+Precision. The engine computes in the dtype of ``state.theta``. JAX's 64-bit mode is a
+global flag; rather than setting it for the whole process, the engine turns it on only
+around its own tracing and calls (``jax.enable_x64``), so other JAX code in the process is
+unaffected. In float64 the costs equal the NumPy engine's to ~1e-12 relative (XLA's exp, pow
+and matmul round differently from NumPy's in the last bit), which prints every figure of the
+document identically. Epoch costs are summed in float64 in both precisions.
+
+Compilation. Block lengths are padded to a power of two (the loop runs only the real
+epochs), so a run compiles a handful of programs, which are kept for later fits of the same
+structure (``_PROGRAMS``) and in JAX's persistent compilation cache on disk
+(``~/.cache/deepbasics/jax``; ``DEEPBASICS_JAX_CACHE`` names another folder, or ``off``).
+
+Device. The CPU by default: a small network is dominated by per-step latency, which a GPU
+only adds to. ``device="gpu"`` runs on the first GPU (an error if JAX sees none);
+``device="auto"`` takes the GPU when JAX sees one and a step has at least
+``AUTO_GPU_FLOPS`` multiply-adds (a guess, not measured here: no GPU was at hand).
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+
+from ..batching import epoch_orders
+from ..errors import DeepBasicsError
+from ..layer import Context
+from ..step import Setup, TrainState, train_step
+
+try:
+    import jax
+    import jax.numpy as jnp
+    from jax import lax
+except ImportError:  # pragma: no cover - depends on the environment
+    raise DeepBasicsError("engine 'jax' needs JAX: pip install 'deepbasics[jax]' (or pip install jax)") from None
+
+CACHE_ENV = "DEEPBASICS_JAX_CACHE"
+ORDERS_BUDGET = 64 * 2**20      # bytes of permutation indices sent to the device per call
+MAX_BLOCK = 1024                # epochs per compiled call at most
+AUTO_GPU_FLOPS = 2**24          # multiply-adds per step above which device="auto" picks a GPU
+DEVICES = ("cpu", "gpu", "auto")
+
+_PROGRAMS: dict = {}            # structural key -> jitted block function (reused across fits)
+
+
+def _enable_compilation_cache() -> None:
+    """Point JAX's persistent compilation cache at a user cache folder, unless the user did."""
+    setting = os.environ.get(CACHE_ENV, "")
+    if setting.lower() in ("off", "0", "none") or jax.config.jax_compilation_cache_dir:
+        return
+    folder = Path(setting) if setting else Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) \
+        / "deepbasics" / "jax"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return                   # a read-only home: run without the disk cache
+    jax.config.update("jax_compilation_cache_dir", str(folder))
+    # The programs here compile in well under a second; JAX's defaults would never store them.
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+
+
+_enable_compilation_cache()
+
+
+def pick_device(device: str | None, work: int):
+    """The JAX device for ``device`` (None = "cpu"), given ``work`` multiply-adds per step."""
+    device = "cpu" if device is None else str(device).lower()
+    if device == "cuda":
+        device = "gpu"
+    if device not in DEVICES:
+        raise DeepBasicsError(f"unknown device {device!r}; choose one of: {', '.join(DEVICES)}")
+    try:
+        gpus = jax.devices("gpu")
+    except RuntimeError:
+        gpus = []
+    if device == "gpu" and not gpus:
+        raise DeepBasicsError("device 'gpu' asked for, but JAX sees no GPU (install jax[cuda12]) ; "
+                              "use device='cpu'")
+    if device == "gpu" or (device == "auto" and gpus and work >= AUTO_GPU_FLOPS):
+        return gpus[0]
+    return jax.devices("cpu")[0]
+
+
+_UNHASHABLE = object()
+
+
+def _freeze(value):
+    """A hashable stand-in for a setting, or _UNHASHABLE."""
+    if isinstance(value, (list, tuple)):
+        parts = tuple(_freeze(v) for v in value)
+        return _UNHASHABLE if any(p is _UNHASHABLE for p in parts) else parts
+    try:
+        hash(value)
+    except TypeError:
+        return _UNHASHABLE
+    return value
+
+
+def _structure_key(setup: Setup):
+    """What a compiled program depends on: each layer's and the loss's type and settings, the
+    optimizer (a frozen dataclass), the shapes and the other settings of ``setup`` (clipping).
+    None when something is not hashable (then the program is not shared)."""
+    parts = [(type(obj), _freeze(sorted(vars(obj).items()))) for obj in (*setup.layers, setup.loss)]
+    key = _freeze((tuple(parts), setup.optimizer, *setup[3:]))
+    return None if key is _UNHASHABLE else key
+
+
+def _to_host(tree):
+    """Device arrays back to NumPy; 0-d integer counters back to Python ints."""
+    def host(a):
+        a = np.asarray(a)
+        return int(a) if a.ndim == 0 and np.issubdtype(a.dtype, np.integer) else a
+    return jax.tree_util.tree_map(host, jax.device_get(tree))
+
+
+class Program(NamedTuple):
+    """What the traced code depends on besides its arguments (and nothing else: a cached
+    program must not keep a dataset alive)."""
+    setup: Setup
+    batch_size: int
+    m: int
+    steps: int                   # updates per epoch
+    stochastic: bool             # whether a step needs a random key
+
+    def ctx(self, noise_seed, global_step) -> Context:
+        """Context of one step: its own key, derived from the noise seed and the step number."""
+        rng = jax.random.fold_in(jax.random.key(noise_seed), global_step) if self.stochastic else None
+        return Context(xp=jnp, train=True, rng=rng)
+
+    def epoch(self, state: TrainState, X, Y, order, rates, epoch, noise_seed):
+        """One epoch: scan the complete batches, then the partial one; return (state, cost)."""
+        setup, bs = self.setup, self.batch_size
+        full = self.m // bs                      # complete batches (>= 1 since bs <= m)
+        batches = order[:full * bs].reshape(full, bs)
+
+        def step(carry, xs):
+            state, total = carry
+            idx, lr, k = xs
+            ctx = self.ctx(noise_seed, epoch * self.steps + k)
+            state, loss_sum = train_step(setup, state, X[idx], Y[idx], lr, ctx)
+            return (state, total + loss_sum.astype(jnp.float64)), None
+
+        (state, total), _ = lax.scan(step, (state, jnp.float64(0.0)),
+                                     (batches, rates[:full], jnp.arange(full)))
+        if full * bs < self.m:                   # the partial last batch, a shape of its own
+            idx = order[full * bs:]
+            ctx = self.ctx(noise_seed, epoch * self.steps + full)
+            state, loss_sum = train_step(setup, state, X[idx], Y[idx], rates[full], ctx)
+            total = total + loss_sum.astype(jnp.float64)
+        return state, total / self.m
+
+    def block(self, state: TrainState, X, Y, orders, rates, first_epoch, n, noise_seed):
+        """Epochs first_epoch .. first_epoch + n - 1; ``orders`` and ``rates`` are padded to a
+        power of two rows so that blocks of similar length share one compiled program."""
+        def body(i, carry):
+            state, costs = carry
+            state, cost = self.epoch(state, X, Y, orders[i], rates[i], first_epoch + i, noise_seed)
+            return state, costs.at[i].set(cost)
+
+        costs = jnp.full(orders.shape[0], jnp.nan, dtype=jnp.float64)
+        return lax.fori_loop(0, n, body, (state, costs))
+
+
+def compiled(program: Program):
+    """The jitted ``program.block``, shared by every fit of the same structure."""
+    key = _structure_key(program.setup)
+    if key is None:
+        return jax.jit(program.block)
+    key = (key, *program[1:])
+    if key not in _PROGRAMS:
+        _PROGRAMS[key] = jax.jit(program.block)
+    return _PROGRAMS[key]
+
+
+class JaxEngine:
+    """Runs blocks of epochs as compiled XLA programs (see the module docstring)."""
+
+    name = "jax"
+    fuses_epochs = True          # the training loop hands over several epochs at once
+
+    def __init__(self, setup: Setup, *, batch_size: int, rates: np.ndarray, shuffle_seed, m: int,
+                 noise_seed: int | None = None, device: str | None = None):
+        self.m = int(m)
+        self.rates = np.asarray(rates)               # (epochs, steps_per_epoch)
+        self.shuffle_seed = shuffle_seed
+        stochastic = any(layer.stochastic for layer in setup.layers)
+        self.noise_seed = int(noise_seed or 0) if stochastic else 0
+        self.program = Program(setup, int(batch_size), self.m, self.rates.shape[1], stochastic)
+        work = int(batch_size) * sum(int(np.prod(s)) for shapes in setup.shapes for s in shapes)
+        self.device = pick_device(device, work)
+        self.max_block = max(1, min(MAX_BLOCK, ORDERS_BUDGET // (4 * self.m)))
+        self._data = None            # (X, Y) as given, and their device copies
+
+    # -- running ---------------------------------------------------------------------------
+    def _device_data(self, X, Y, dtype):
+        """X and Y on the device in the run's dtype, put there once per dataset."""
+        if self._data is None or self._data[0] is not X or self._data[1] is not Y:
+            self._data = (X, Y, jax.device_put(np.asarray(X, dtype=dtype), self.device),
+                          jax.device_put(np.asarray(Y, dtype=dtype), self.device))
+        return self._data[2], self._data[3]
+
+    def run(self, state: TrainState, X, Y, epoch_start: int, epoch_stop: int):
+        """Advance ``state`` over epochs epoch_start .. epoch_stop - 1; return (state, costs).
+
+        ``state`` comes back as NumPy arrays, so the model and the NumPy engine can use it.
+        """
+        with jax.enable_x64(True):
+            dtype = np.asarray(state.theta).dtype
+            Xd, Yd = self._device_data(X, Y, dtype)
+            dev_state = jax.device_put(jax.tree_util.tree_map(jnp.asarray, state), self.device)
+            program = compiled(self.program)
+            costs = []
+            epoch = epoch_start
+            while epoch < epoch_stop:
+                n = min(self.max_block, epoch_stop - epoch)
+                rows = min(self.max_block, 1 << (n - 1).bit_length())      # n padded to a power of 2
+                orders = np.zeros((rows, self.m), dtype=np.int32)
+                orders[:n] = epoch_orders(self.m, range(epoch, epoch + n), self.shuffle_seed)
+                rates = np.zeros((rows, self.rates.shape[1]), dtype=dtype)
+                rates[:n] = self.rates[epoch:epoch + n]
+                dev_state, block_costs = program(dev_state, Xd, Yd, jax.device_put(orders, self.device),
+                                                 jax.device_put(rates, self.device), epoch, n, self.noise_seed)
+                costs.append(np.asarray(block_costs)[:n])
+                epoch += n
+            return _to_host(dev_state), np.concatenate(costs).astype(np.float64)
