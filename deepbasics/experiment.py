@@ -99,7 +99,18 @@ def output_units(cfg: Config, data: datasets.Dataset) -> tuple[int, str]:
 
 
 def loss_name(cfg: Config, data: datasets.Dataset, output: str) -> str:
+    """The loss for the task (train.loss = "auto"), or the one asked for if the data allow it."""
     if cfg.train.loss != "auto":
+        chosen = losses.LOSSES[cfg.train.loss]
+        if chosen is losses.BinaryCrossEntropy and data.task == "multiclass":
+            raise DeepBasicsError(f"train.loss = {cfg.train.loss!r} takes labels 0 and 1, but {data.name} has "
+                                  f"{data.n_classes} classes; use 'categorical_crossentropy' (or 'auto')")
+        if chosen is losses.BinaryCrossEntropy and output == "softmax":
+            raise DeepBasicsError(f"train.loss = {cfg.train.loss!r} needs one sigmoid output, but model.output "
+                                  f"is 'softmax'; use 'categorical_crossentropy' (or 'auto')")
+        if chosen is not losses.MeanSquaredError and data.task == "regression":
+            raise DeepBasicsError(f"train.loss = {cfg.train.loss!r} needs class labels, but {data.name}'s target "
+                                  f"is a continuous value (regression); use 'mse' (or 'auto')")
         return cfg.train.loss
     if data.task == "regression":
         return "mean_squared_error"
@@ -183,8 +194,7 @@ def _merge(previous: dict | None, history: History) -> History:
 
 
 def run(label: str, cfg: Config, prepared: Prepared | None = None, *, progress=None,
-        checkpoint: str | None = None, checkpoint_every: int = 0, resume: str | None = None,
-        print_fn=print) -> RunResult:
+        checkpoint: str | None = None, checkpoint_every: int = 0, resume: str | None = None) -> RunResult:
     """Train one run of a config; evaluate it; return its RunResult.
 
     checkpoint        where to write checkpoints (every ``checkpoint_every`` epochs, at the end,
@@ -193,6 +203,13 @@ def run(label: str, cfg: Config, prepared: Prepared | None = None, *, progress=N
     A diverged run returns status "diverged" (the last good weights evaluated); Ctrl-C saves the
     checkpoint (when one is asked for) and raises ``Interrupted``.
     """
+    # Overflow on the way to a NaN cost is reported once, as the divergence, not as warnings.
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        return _run(label, cfg, prepared, progress=progress, checkpoint=checkpoint,
+                    checkpoint_every=checkpoint_every, resume=resume)
+
+
+def _run(label, cfg, prepared, *, progress, checkpoint, checkpoint_every, resume) -> RunResult:
     prepared = prepared or prepare(cfg)
     model, loss = build_model(cfg, prepared.dataset, prepared.X_train.shape[1])
     optimizer, schedule = make_optimizer(cfg.optimizer), make_schedule(cfg.schedule)

@@ -100,10 +100,10 @@ def result_line(r) -> str:
     for part, name in (("train", "train"), ("val", "val"), ("test", "test")):
         m = r.metrics.get(part)
         if m:
-            parts.append(f"{name} {'acc ' + format(m['accuracy'], '.4f') if 'accuracy' in m else 'loss ' + format(m['loss'], '.6f')}")
+            parts.append(f"{name} {'acc ' + format(m['accuracy'], '.4f') if 'accuracy' in m else 'loss ' + format(m['loss'], '.6g')}")
     cost = (r.history.get("history", {}).get("cost") or [math.nan])[-1]
     status = "" if r.status == "ok" else f"  [{r.status}]"
-    return f"{r.label:<20} epochs {r.epochs_done:<6} cost {cost:.6f}  {'  '.join(parts)}  ({r.seconds:.1f} s){status}"
+    return f"{r.label:<20} epochs {r.epochs_done:<6} cost {cost:<10.6g}  {'  '.join(parts)}  ({r.seconds:.1f} s){status}"
 
 
 # -- running several runs ------------------------------------------------------------------------
