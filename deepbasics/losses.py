@@ -77,7 +77,7 @@ class BinaryCrossEntropy(Loss):
         else:
             p = out
             per = -(y * xp.maximum(xp.log(p), LOG_FLOOR) + (1 - y) * xp.maximum(xp.log(1 - p), LOG_FLOOR))
-        return xp.sum(per, axis=1)
+        return per.sum(axis=1)           # the array method: half the call overhead of xp.sum
 
     def backward(self, out, y, xp):
         m = out.shape[0]

@@ -10,6 +10,9 @@ so an update is one vectorised expression instead of a loop over layers.
 """
 from __future__ import annotations
 
+import functools
+import math
+
 from .layer import Context
 from .losses import Loss
 from .rand import for_layer
@@ -57,17 +60,22 @@ def flatten(tree, xp):
 
 def unflatten(flat, shapes) -> list:
     """Per-layer tuples of views into ``flat``, shaped as ``shapes`` says (no copies in NumPy)."""
+    return [tuple(flat[start:stop].reshape(shape) for start, stop, shape in layer) for layer in _layout(shapes)]
+
+
+@functools.lru_cache(maxsize=64)
+def _layout(shapes) -> tuple:
+    """(start, stop, shape) of every array of ``shapes`` in the flat buffer. Computed once per
+    layout: unflatten runs at every training step."""
     out, offset = [], 0
     for layer_shapes in shapes:
         arrays = []
         for shape in layer_shapes:
-            size = 1
-            for n in shape:
-                size *= n
-            arrays.append(flat[offset:offset + size].reshape(shape))
+            size = math.prod(shape)
+            arrays.append((offset, offset + size, shape))
             offset += size
         out.append(tuple(arrays))
-    return out
+    return tuple(out)
 
 
 def fuse_output(layers, loss: Loss):

@@ -41,7 +41,7 @@ def loss_and_grads(setup: Setup, theta, layer_state, xb, yb, ctx: Context):
     xp = ctx.xp
     params = unflatten(theta, setup.shapes)
     out, caches, layer_state = forward(setup.layers, params, layer_state, xb, ctx)
-    loss_sum = xp.sum(setup.loss.forward(out, yb, xp))
+    loss_sum = setup.loss.forward(out, yb, xp).sum()
     grads = backward(setup.layers, params, caches, setup.loss.backward(out, yb, xp), ctx)
     for i, layer in enumerate(setup.layers):
         if layer.regularized:

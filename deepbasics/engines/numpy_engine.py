@@ -42,7 +42,7 @@ class NumpyEngine:
             total = 0.0
             for k, (a, b) in enumerate(self.bounds):
                 idx = order[a:b]
-                xb, yb = X[idx], Y[idx]
+                xb, yb = X.take(idx, axis=0), Y.take(idx, axis=0)   # = X[idx], 4x cheaper
                 if cast:
                     xb, yb = xb.astype(dtype), yb.astype(dtype)
                 state, loss_sum = train_step(self.setup, state, xb, yb, rates[k], ctx)
