@@ -102,6 +102,8 @@ def load(path) -> Checkpoint:
     path = Path(path)
     if not path.is_file():
         raise DeepBasicsError(f"checkpoint {str(path)!r} does not exist")
+    if not zipfile.is_zipfile(path):
+        raise DeepBasicsError(f"{path} is not a readable checkpoint (corrupted or truncated?): not a zip archive")
     try:
         with np.load(path, allow_pickle=False) as data:
             arrays = {k: data[k] for k in data.files}     # reading every member checks its CRC

@@ -165,7 +165,7 @@ class Config:
     split: SplitConfig = field(default_factory=SplitConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
-    optimizer: dict = field(default_factory=lambda: {"name": "adam", "lr": 0.001})
+    optimizer: dict = field(default_factory=lambda: {"name": "adam"})     # lr: the class's default
     schedule: dict = field(default_factory=lambda: {"name": "constant"})
     output: OutputConfig = field(default_factory=OutputConfig)
     grid: dict = field(default_factory=dict)
@@ -406,7 +406,7 @@ def _value_labels(values) -> list[str]:
     def plain(v):
         return f"{v:g}" if isinstance(v, float) else str(v)
 
-    names = [v.get("name") if isinstance(v, dict) else None for v in values]
+    names = [v.get("name") if isinstance(v, dict) else v if isinstance(v, str) else None for v in values]
     unique = None not in names and len(set(names)) == len(names)
     out = []
     for v, n in zip(values, names):

@@ -238,6 +238,8 @@ def read_csv(path, target: str, features=None, delimiter: str = ","):
 def read_npz(path, x: str = "X", y: str = "y"):
     """Read arrays ``x`` (m, n) and ``y`` (m,) from an .npz file, never unpickling anything."""
     path = Path(path)
+    if path.is_file() and not zipfile.is_zipfile(path):
+        raise DeepBasicsError(f"cannot read {path} as .npz: it is not a zip of .npy arrays (np.savez writes one)")
     try:
         with np.load(path, allow_pickle=False) as data:
             keys = list(data.keys())
