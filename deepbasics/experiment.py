@@ -322,9 +322,12 @@ def _evaluate(model: Sequential, prepared: Prepared, result: RunResult) -> None:
     if result.task != "regression":
         k = max(len(result.classes), 2)
         predicted = model.predict(X)
-        counts = np.zeros((k, k), dtype=np.int64)
-        np.add.at(counts, (y.astype(int), predicted.astype(int)), 1)
-        result.confusion, result.confusion_on = counts.tolist(), on
+        # A regression-style output (mse on labels) predicts values, not classes: no matrix then.
+        if predicted.ndim == 1 and np.all(np.isfinite(predicted)) and np.all(predicted == np.round(predicted)) \
+                and predicted.min() >= 0 and predicted.max() < k:
+            counts = np.zeros((k, k), dtype=np.int64)
+            np.add.at(counts, (y.astype(int), predicted.astype(int)), 1)
+            result.confusion, result.confusion_on = counts.tolist(), on
     if prepared.X_train.shape[1] == 2:
         result.boundary = decision_grid(model, prepared.X_train, prepared.y_train, result.task)
 
@@ -339,7 +342,7 @@ def decision_grid(model: Sequential, X: np.ndarray, y: np.ndarray, task: str, n:
     grid = np.column_stack([xx.ravel(), yy.ravel()])
     if task == "binary":
         proba = model.predict_proba(grid)
-        z = proba if proba.ndim == 1 else proba[:, 1]
+        z = np.clip(proba if proba.ndim == 1 else proba[:, 1], 0.0, 1.0)
     else:
         z = model.predict(grid).astype(np.float64)
     return {"xx": xx, "yy": yy, "z": z.reshape(xx.shape), "X": X, "y": y}

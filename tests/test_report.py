@@ -1,0 +1,96 @@
+"""Plots and the report: the right figures for the task, a self-contained page, strict JSON."""
+import base64
+import json
+import re
+import subprocess
+import sys
+
+import pytest
+
+from deepbasics import config, experiment, plots, report
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def moons_results():
+    cfg = config.load("moons_optimizers", ["train.epochs=40", "train.diagnostics_every=10"])
+    return cfg, [experiment.run(label, c) for label, c in config.expand(cfg)]
+
+
+@pytest.fixture(scope="module")
+def iris_result():
+    cfg = config.load("iris", ["train.epochs=30", "optimizer={name='adam', lr=0.01}"])
+    return cfg, [experiment.run("adam", config.expand(cfg)[0][1])]
+
+
+def test_binary_2d_figures(moons_results):
+    _, results = moons_results
+    images = report.figures(results, log_scale=True)
+    assert set(images) == {"cost", "accuracy", "learning_rate", "decision_boundary", "gradient_flow"}
+    assert all(png.startswith(PNG) for png in images.values())
+    assert results[0].boundary["z"].shape == (experiment.BOUNDARY_GRID, experiment.BOUNDARY_GRID)
+
+
+def test_multiclass_gets_a_confusion_matrix_and_no_boundary(iris_result):
+    _, results = iris_result
+    r = results[0]
+    assert r.boundary is None and len(r.confusion) == 3
+    assert sum(map(sum, r.confusion)) == r.split["test"]
+    images = report.figures(results)
+    assert "confusion" in images and "decision_boundary" not in images and "gradient_flow" not in images
+
+
+def test_gradient_flow_reads_recorded_diagnostics(moons_results):
+    _, results = moons_results
+    series = plots.gradient_series(results[0])
+    assert len(series) == 3                                     # one curve per Dense layer
+    epochs, norms = next(iter(series.values()))
+    assert epochs.tolist() == [0, 10, 20, 30, 40] and (norms > 0).all()
+
+
+def test_html_is_self_contained_and_complete(moons_results, tmp_path):
+    cfg, results = moons_results
+    files = report.write(results, cfg, tmp_path, wall_seconds=1.5, command="deepbasics demo")
+    names = sorted(str(p.relative_to(tmp_path)) for p in files)
+    assert names == ["config.toml", "plots/accuracy.png", "plots/cost.png", "plots/decision_boundary.png",
+                     "plots/gradient_flow.png", "plots/learning_rate.png", "report.html", "results.json",
+                     "summary.md"]
+    page = (tmp_path / "report.html").read_text()
+    assert not re.search(r'(src|href)="(?!data:)', page)        # nothing fetched from elsewhere
+    images = re.findall(r'src="data:image/png;base64,([^"]+)"', page)
+    assert len(images) == 5 and all(base64.b64decode(i).startswith(PNG) for i in images)
+    for text in ("moons-optimizers", "<table>", "gd", "momentum", "adam", "train 630 / validation 135 / test 135",
+                 "[optimizer]", "Decision boundaries", "Gradient flow"):
+        assert text in page
+    summary = (tmp_path / "summary.md").read_text()
+    assert "| run |" in summary and "![Cost](plots/cost.png)" in summary
+    data = json.loads((tmp_path / "results.json").read_text())      # strict JSON: no NaN
+    assert [r["label"] for r in data["runs"]] == ["gd", "momentum", "adam"]
+    assert len(data["runs"][0]["history"]["history"]["cost"]) == 40
+    assert config.from_dict(config.tomllib.loads((tmp_path / "config.toml").read_text())).name == cfg.name
+
+
+def test_a_diverged_run_is_reported_not_fatal(tmp_path):
+    cfg = config.load("moons_adam", ["train.epochs=60", "optimizer={name='gd', lr=1e6}", "train.loss='mse'",
+                                     "model.output='linear'"])
+    r = experiment.run("wild", cfg)
+    assert r.status == "diverged" and "smaller learning rate" in r.message and "epoch" in r.message
+    report.write([r], cfg, tmp_path, wall_seconds=0.1)
+    page = (tmp_path / "report.html").read_text()
+    assert "diverged" in page and "smaller learning rate" in page
+
+
+def test_rows_and_best_run(moons_results):
+    _, results = moons_results
+    table = report.rows(results)
+    assert [row["run"] for row in table] == ["gd", "momentum", "adam"]
+    assert all(0 <= row["test accuracy"] <= 1 for row in table)
+    assert report._best(results, table) in (0, 1, 2)
+
+
+def test_the_core_never_imports_matplotlib_or_tqdm():
+    code = ("import sys, deepbasics, deepbasics.experiment, deepbasics.checkpoint, deepbasics.config;"
+            "print(any(m.split('.')[0] in ('matplotlib', 'tqdm') for m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
