@@ -328,7 +328,7 @@ def _evaluate(model: Sequential, prepared: Prepared, result: RunResult) -> None:
             counts = np.zeros((k, k), dtype=np.int64)
             np.add.at(counts, (y.astype(int), predicted.astype(int)), 1)
             result.confusion, result.confusion_on = counts.tolist(), on
-    if prepared.X_train.shape[1] == 2:
+    if prepared.X_train.shape[1] == 2 and result.task != "regression":
         result.boundary = decision_grid(model, prepared.X_train, prepared.y_train, result.task)
 
 

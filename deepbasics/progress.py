@@ -51,7 +51,7 @@ class Progress:
             self.bar = tqdm(total=total, initial=initial, desc=desc, unit="epoch", file=self.stream,
                             dynamic_ncols=True, mininterval=0.2, leave=True,
                             bar_format="{desc} {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} epochs "
-                                       "[{elapsed}<{remaining}] {postfix}")
+                                       "[{elapsed}<{remaining}{postfix}]")
 
     def update(self, epoch: int, values: dict) -> None:
         """Epoch ``epoch`` (from 0) has finished with these values (cost, lr, val_*)."""

@@ -225,7 +225,7 @@ def deepbasics(*argv, **kw):
 
 
 def test_ctrl_c_saves_a_checkpoint_and_resume_is_bit_identical(tmp_path):
-    epochs = "6000"
+    epochs = "3000"
     full = deepbasics("train", "moons_adam", "--epochs", epochs, "--out", str(tmp_path / "full"), "--quiet")
     assert full.wait(timeout=120) == 0, full.stderr.read()
     part = deepbasics("train", "moons_adam", "--epochs", epochs, "--out", str(tmp_path / "part"))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 
 from . import common
@@ -50,7 +51,7 @@ def compare(args, spec: str, *, command: str) -> int:
     try:
         results = common.run_all(runs, prepared, jobs=args.jobs, quiet=args.quiet, emit=emit)
     except KeyboardInterrupt:
-        print("deepbasics: interrupted; no report written", flush=True)
+        print("deepbasics: interrupted; no report written", file=sys.stderr, flush=True)
         return common.EXIT_INTERRUPTED
     wall = time.perf_counter() - start
     if args.quiet:
