@@ -26,6 +26,11 @@ from .errors import DeepBasicsError, choose
 LOG_FLOOR = -100.0   # PyTorch's BCELoss clamp for log(p)
 
 
+def _clamped_log(p, xp):
+    """max(log p, -100) without ever evaluating log(0) (no warning, no -inf)."""
+    return xp.maximum(xp.log(xp.maximum(p, 1e-44)), LOG_FLOOR)
+
+
 class Loss:
     name = "loss"
     output_activation = None     # the activation class this loss can absorb when from_logits
@@ -76,7 +81,7 @@ class BinaryCrossEntropy(Loss):
             per = xp.maximum(z, 0) - z * y + xp.log1p(xp.exp(-xp.abs(z)))
         else:
             p = out
-            per = -(y * xp.maximum(xp.log(p), LOG_FLOOR) + (1 - y) * xp.maximum(xp.log(1 - p), LOG_FLOOR))
+            per = -(y * _clamped_log(p, xp) + (1 - y) * _clamped_log(1 - p, xp))
         return per.sum(axis=1)           # the array method: half the call overhead of xp.sum
 
     def backward(self, out, y, xp):
@@ -111,7 +116,7 @@ class CategoricalCrossEntropy(Loss):
             zmax = xp.max(out, axis=1, keepdims=True)
             lse = zmax[:, 0] + xp.log(xp.sum(xp.exp(out - zmax), axis=1))
             return lse - xp.sum(y * out, axis=1)
-        return -xp.sum(y * xp.maximum(xp.log(out), LOG_FLOOR), axis=1)
+        return -xp.sum(y * _clamped_log(out, xp), axis=1)
 
     def backward(self, out, y, xp):
         m = out.shape[0]

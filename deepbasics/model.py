@@ -311,14 +311,16 @@ class Sequential:
         return validate
 
     # -- inference -------------------------------------------------------------------------
-    def _output(self, X) -> np.ndarray:
-        """The full network output (m, n_out), in evaluation mode, in chunks of rows."""
+    def _output(self, X, upto: int | None = None) -> np.ndarray:
+        """The network output (m, n_out) in evaluation mode, in chunks of rows; with ``upto``,
+        the output of the first ``upto`` layers (the logits when the last layer is dropped)."""
         self._require_built()
         X = as_features(X)
         if X.shape[1] != self.input_dim:
             raise DeepBasicsError(f"X has {X.shape[1]} features but the model expects {self.input_dim}")
         ctx = Context(xp=np, train=False)
-        outs = [forward(self.layers, self.params, self.state, X[i:i + PREDICT_CHUNK], ctx)[0]
+        n = len(self.layers) if upto is None else upto
+        outs = [forward(self.layers[:n], self.params[:n], self.state[:n], X[i:i + PREDICT_CHUNK], ctx)[0]
                 for i in range(0, X.shape[0], PREDICT_CHUNK)]
         return np.concatenate(outs, axis=0)
 
@@ -355,14 +357,21 @@ class Sequential:
     def evaluate(self, X, y, loss=None) -> dict:
         """Mean loss and, for classifiers, accuracy: {'loss': ..., 'accuracy': ...}."""
         loss = losses.get(loss) if loss is not None else (self.loss or self._default_loss())
-        out = self._output(X)
+        self._require_built()
         Y = loss.targets(y, self.n_out)
-        if Y.shape[0] != out.shape[0]:
+        body, fused = fuse_output(self.layers, loss)
+        if len(body) < len(self.layers):       # loss from the logits: exact, never log(0)
+            logits = self._output(X, upto=len(body))
+            out = self.layers[-1].forward((), (), logits, Context(xp=np, train=False))[0]
+            value = fused.forward(logits, Y, np) if len(logits) == len(Y) else None
+        else:
+            out = self._output(X)
+            if loss.output_activation is not None and not getattr(loss, "from_logits", False):
+                loss = loss.from_logits_version()  # the model's output is a logit
+            value = loss.forward(out, Y, np) if len(out) == len(Y) else None
+        if value is None:
             raise DeepBasicsError(f"X has {out.shape[0]} examples but y has {Y.shape[0]}")
-        if loss.output_activation is not None and not getattr(loss, "from_logits", False) \
-                and not isinstance(self.layers[-1], loss.output_activation):
-            loss = loss.from_logits_version()  # the model's output is a logit
-        result = {"loss": float(np.mean(loss.forward(out, Y, np)))}
+        result = {"loss": float(np.mean(value))}
         task = self._task()
         if task == "binary":
             result["accuracy"] = float(np.mean(self._labels(out) == Y[:, 0]))
