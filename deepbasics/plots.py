@@ -53,13 +53,13 @@ def _series(result, key):
     return (epochs[keep], values[keep]) if keep.any() else None
 
 
-def _log_axis(ax) -> None:
+def _log_axis(ax, minor_labels: bool = True) -> None:
     """A log-scale y axis labelled with plain numbers (0.1, 0.2, 0.5) rather than powers of ten."""
-    from matplotlib.ticker import FuncFormatter
+    from matplotlib.ticker import FuncFormatter, NullFormatter
     ax.set_yscale("log")
     plain = FuncFormatter(lambda v, _: f"{v:g}")
     ax.yaxis.set_major_formatter(plain)
-    ax.yaxis.set_minor_formatter(plain)
+    ax.yaxis.set_minor_formatter(plain if minor_labels else NullFormatter())
     ax.tick_params(axis="y", which="minor", labelsize=7, labelcolor="#777777")
 
 
@@ -117,8 +117,9 @@ def learning_rates(results) -> bytes | None:
     for i, r in enumerate(results):
         s = _series(r, "lr")
         if s is not None:
-            # Runs often share a rate: vary the dash so that a line drawn over another still shows.
-            ax.plot(*s, color=color(i), linewidth=1.8, label=r.label, drawstyle="steps-post",
+            # Runs often share a rate: later runs are drawn thinner and dashed, on top, so a line
+            # lying on another still shows.
+            ax.plot(*s, color=color(i), linewidth=max(3.4 - 0.8 * i, 1.2), label=r.label, drawstyle="steps-post",
                     linestyle=("-", "--", ":", "-.")[i % 4])
             rates.append(s[1])
             drawn = True
@@ -127,7 +128,7 @@ def learning_rates(results) -> bytes | None:
     positive = np.concatenate(rates)
     positive = positive[positive > 0]
     if positive.size and positive.max() / positive.min() >= 10:
-        _log_axis(ax)
+        _log_axis(ax, minor_labels=False)
     ax.set_xlabel("epoch")
     ax.set_ylabel("learning rate")
     ax.set_title("Learning rate per epoch", loc="left", fontsize=11)
