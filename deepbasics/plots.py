@@ -129,6 +129,8 @@ def learning_rates(results) -> bytes | None:
     positive = positive[positive > 0]
     if positive.size and positive.max() / positive.min() >= 10:
         _log_axis(ax, minor_labels=False)
+    elif positive.size and positive.max() == positive.min():
+        ax.set_ylim(0, 1.25 * positive.max())        # a constant rate: show it against zero
     ax.set_xlabel("epoch")
     ax.set_ylabel("learning rate")
     ax.set_title("Learning rate per epoch", loc="left", fontsize=11)
@@ -238,7 +240,7 @@ def gradient_flow(results) -> bytes | None:
     n = len(runs)
     ncols = min(n, 3)
     nrows = math.ceil(n / ncols)
-    fig, axes = _figure(4.2 * ncols + 0.4, 3.4 * nrows, ncols=ncols, nrows=nrows)
+    fig, axes = _figure(max(8.6, 4.2 * ncols + 0.4), 3.6 * nrows, ncols=ncols, nrows=nrows)
     cmap = colormaps["viridis"]
     for ax, (r, series) in zip(axes.flat, runs):
         for j, (key, (x, y)) in enumerate(series.items()):
@@ -252,6 +254,6 @@ def gradient_flow(results) -> bytes | None:
         ax.legend(frameon=False, fontsize=7)
     for ax in list(axes.flat)[n:]:
         ax.set_visible(False)
-    fig.suptitle("Gradient flow: weight-gradient norm of each layer (first layer darkest)", x=0.01, ha="left",
+    fig.suptitle("Gradient flow: ||dL/dW|| of each Dense layer (first layer darkest)", x=0.01, ha="left",
                  fontsize=11)
     return _png(fig)
