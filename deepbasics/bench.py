@@ -1,0 +1,487 @@
+"""Benchmarks: the engines side by side with the document's code, PyTorch and the machine's SGEMM.
+
+    results = run(["S", "W"], quick=False)          # {"machine": ..., "rows": [...], "targets": [...]}
+    print(format_table(results))
+
+Workloads (each contender does the same work: same data, same initial weights, same batches):
+
+    S        the document's seven make_moons trainings (2-5-2-1 ReLU/sigmoid, batch 64, 5000-10000
+             epochs): NumPy engine, JAX engine with a cold and a warm compilation cache (each in a
+             fresh process), and the document's own code when its file is at hand.
+    W        wide: 784-1024-1024-10 ReLU, softmax cross-entropy, Adam 1e-3, batch 256, float32,
+             60,000 synthetic examples labelled by a fixed random teacher; one epoch timed after a
+             warm-up epoch. NumPy, JAX, PyTorch eager (when importable), and the SGEMM rate of a
+             2048^3 float32 matmul measured in the same process as the ceiling.
+    D        deep: 50 x (Dense 256 + BatchNorm + ReLU), batch 256, float32, one epoch after a warm-up.
+    scaling  seconds per epoch as m grows (the document's network, batch 64) and as depth grows
+             (Dense 64 + ReLU blocks, batch 256); peak memory of a float32 fit on W with
+             m = 500,000 (100,000 with ``quick``), each engine in a fresh process.
+
+Times are wall-clock seconds (time.perf_counter). Ratios are the contenders' speed over the
+baseline's (higher is faster). Nothing here is asserted: machines are noisy.
+"""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .activations import ReLU, Softmax
+from .batching import batch_bounds, epoch_order
+from .dense import Dense
+from .errors import DeepBasicsError
+from .model import Sequential
+
+WORKLOADS = ("S", "W", "D", "scaling")
+REFERENCE_ENV = "DEEPBASICS_REFERENCE"
+S_RUNS_QUICK = ("gd_update_lr", "adam_sched")
+
+
+# -- the machine ----------------------------------------------------------------------------------
+def machine() -> dict:
+    """Cores, CPU model, BLAS and library versions: what a timing means depends on them."""
+    info = {"date": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "python": platform.python_version(),
+            "platform": platform.platform(), "cores": os.cpu_count(), "numpy": np.__version__}
+    try:
+        with open("/proc/cpuinfo") as f:
+            info["cpu"] = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), "")
+    except OSError:
+        info["cpu"] = platform.processor()
+    try:
+        from threadpoolctl import threadpool_info
+        info["blas"] = [f"{p.get('internal_api')} {p.get('version')} ({p.get('architecture')}, "
+                        f"{p.get('num_threads')} threads)" for p in threadpool_info() if p.get("user_api") == "blas"]
+    except ImportError:
+        info["blas"] = []
+    for name in ("jax", "torch"):
+        try:
+            info[name] = __import__(name).__version__
+        except ImportError:
+            info[name] = None
+    if os.environ.get("OPENBLAS_CORETYPE"):
+        info["OPENBLAS_CORETYPE"] = os.environ["OPENBLAS_CORETYPE"]
+    info["load_average_at_start"] = _load()
+    return info
+
+
+def _load():
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return None
+
+
+def default_reference() -> Path | None:
+    """The document's code, if it sits where the project keeps it (or where the env var says)."""
+    if os.environ.get(REFERENCE_ENV):
+        return Path(os.environ[REFERENCE_ENV])
+    path = Path(__file__).resolve().parents[1].parent / "shared" / "reference" / "seed_reference.py"
+    return path if path.exists() else None
+
+
+def _row(workload, contender, seconds, *, ratio=None, vs=None, note="", **extra) -> dict:
+    return {"workload": workload, "contender": contender, "seconds": seconds, "ratio": ratio, "vs": vs,
+            "note": note, **extra}
+
+
+def _child(task: str, args: dict, env: dict | None = None, timeout: float = 3600) -> dict:
+    """Run ``task`` of this module in a fresh Python process; return the JSON it prints last."""
+    proc = subprocess.run([sys.executable, "-m", "deepbasics.bench", task, json.dumps(args)],
+                          capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=timeout)
+    if proc.returncode != 0:
+        tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        raise DeepBasicsError(f"benchmark task {task} failed: {tail}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+# -- S: the document's trainings ------------------------------------------------------------------
+def _s_runs(engine: str, runs) -> dict:
+    """Train the document's runs with ``engine``; seconds per run and whether the figures match."""
+    from . import reproduce
+    results = {"runs": {name: reproduce.train_run(name, engine=engine, print_fn=lambda *_: None)
+                        for name in runs}}
+    rows = reproduce.compare(results, reproduce.document_figures())
+    return {"seconds": {name: r["seconds"] for name, r in results["runs"].items()},
+            "matched": sum(r[3] for r in rows), "total": len(rows)}
+
+
+def bench_s(quick: bool, reference: Path | None, say) -> list[dict]:
+    from . import reproduce
+    runs = S_RUNS_QUICK if quick else tuple(reproduce.RUNS)
+    rows = []
+    ref_seconds = None
+    if reference is not None:
+        if not Path(reference).exists():
+            raise DeepBasicsError(f"reference file {reference} does not exist")
+        say(f"S: the document's code ({len(runs)} runs) ...")
+        proc = subprocess.run([sys.executable, str(reference), *runs], capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise DeepBasicsError(f"the reference code failed: {(proc.stderr.strip().splitlines() or ['?'])[-1]}")
+        per_run = {line.split(" ", 1)[0]: json.loads(line.split(" ", 1)[1])["seconds"]
+                   for line in proc.stdout.splitlines() if line.strip()}
+        ref_seconds = sum(per_run.values())
+        rows.append(_row("S", "document's code", ref_seconds, ratio=1.0, vs="document's code", runs=per_run))
+
+    def add(contender, out):
+        total = sum(out["seconds"].values())
+        rows.append(_row("S", contender, total, ratio=None if ref_seconds is None else ref_seconds / total,
+                         vs=None if ref_seconds is None else "document's code",
+                         note=f"figures {out['matched']}/{out['total']}", runs=out["seconds"]))
+
+    say("S: NumPy engine ...")
+    add("deepbasics numpy", _s_runs("numpy", runs))
+    try:
+        import jax  # noqa: F401
+    except ImportError:
+        rows.append(_row("S", "deepbasics jax", None, note="JAX not installed"))
+        return rows
+    with tempfile.TemporaryDirectory(prefix="deepbasics-jax-cache-") as cache:
+        env = {"DEEPBASICS_JAX_CACHE": cache}
+        say("S: JAX engine, cold compilation cache (fresh process) ...")
+        add("deepbasics jax, cold cache", _child("s", {"engine": "jax", "runs": list(runs)}, env))
+        say("S: JAX engine, warm compilation cache (fresh process) ...")
+        add("deepbasics jax, warm cache", _child("s", {"engine": "jax", "runs": list(runs)}, env))
+    return rows
+
+
+# -- W and D: wide and deep, float32 ----------------------------------------------------------
+def teacher_data(m: int, n_in: int, n_classes: int = 10, seed: int = 0, chunk: int = 8192):
+    """X ~ N(0, 1) float32 (m, n_in) and labels argmax(tanh(X A) B) of a fixed random teacher
+    network (n_in-64-n_classes); generated in chunks so that nothing but X itself is big."""
+    rng = np.random.default_rng(seed)
+    A = rng.standard_normal((n_in, 64), dtype=np.float32) / np.sqrt(n_in)
+    B = rng.standard_normal((64, n_classes), dtype=np.float32)
+    X = np.empty((m, n_in), dtype=np.float32)
+    labels = np.empty(m, dtype=np.int64)
+    for start in range(0, m, chunk):
+        stop = min(start + chunk, m)
+        X[start:stop] = rng.standard_normal((stop - start, n_in), dtype=np.float32)
+        labels[start:stop] = np.argmax(np.tanh(X[start:stop] @ A) @ B, axis=1)
+    return X, labels
+
+
+def wide_model(n_in: int = 784, width: int = 1024, seed: int = 0) -> Sequential:
+    return Sequential([Dense(width), ReLU(), Dense(width), ReLU(), Dense(10), Softmax()], input_dim=n_in, seed=seed)
+
+
+def deep_model(depth: int = 50, width: int = 256, n_in: int = 256, seed: int = 0) -> Sequential:
+    from .batchnorm import BatchNorm
+    layers = []
+    for _ in range(depth):
+        layers += [Dense(width), BatchNorm(), ReLU()]
+    return Sequential(layers + [Dense(10), Softmax()], input_dim=n_in, seed=seed)
+
+
+def epoch_seconds(model: Sequential, X, y, *, engine: str, epochs: int = 2, batch_size: int = 256,
+                  lr: float = 1e-3, loss="categorical_crossentropy", optimizer=None) -> tuple[list[float], list]:
+    """Train ``epochs`` float32 epochs with Adam; return each epoch's seconds and cost."""
+    from . import optim
+    stamps = [time.perf_counter()]
+    history = model.fit(X, y, loss=loss, optimizer=optimizer or optim.Adam(lr=lr), epochs=epochs,
+                        batch_size=batch_size, shuffle_seed=10, engine=engine, dtype="float32",
+                        on_epoch=lambda *_: stamps.append(time.perf_counter()))
+    return list(np.diff(stamps)), list(history.cost)
+
+
+def torch_epoch_seconds(model: Sequential, X, labels, *, epochs: int = 2, batch_size: int = 256,
+                        lr: float = 1e-3) -> tuple[list[float], list]:
+    """The same network in PyTorch eager (same initial weights and batches), float32, Adam."""
+    import torch
+    from .batchnorm import BatchNorm
+    modules, weights = [], iter(model.get_weights())
+    n_in = model.input_dim
+    for layer in model.layers:
+        if isinstance(layer, Dense):
+            lin = torch.nn.Linear(n_in, layer.units)
+            with torch.no_grad():
+                lin.weight.copy_(torch.from_numpy(next(weights)))
+                lin.bias.copy_(torch.from_numpy(next(weights)))
+            modules.append(lin)
+            n_in = layer.units
+        elif isinstance(layer, BatchNorm):
+            bn = torch.nn.BatchNorm1d(n_in, eps=layer.eps, momentum=layer.momentum)
+            with torch.no_grad():
+                bn.weight.copy_(torch.from_numpy(next(weights)))
+                bn.bias.copy_(torch.from_numpy(next(weights)))
+            modules.append(bn)
+        elif isinstance(layer, ReLU):
+            modules.append(torch.nn.ReLU())
+        # a final Softmax is folded into cross_entropy, as deepbasics fuses it into the loss
+    net = torch.nn.Sequential(*modules).float()
+    opt = torch.optim.Adam(net.parameters(), lr=lr)
+    Xt, yt = torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32)), torch.from_numpy(labels)
+    m = X.shape[0]
+    seconds, costs = [], []
+    for epoch in range(epochs):
+        start = time.perf_counter()
+        order = torch.from_numpy(epoch_order(m, epoch, 10))
+        total = 0.0
+        for a, b in batch_bounds(m, batch_size):
+            idx = order[a:b]
+            opt.zero_grad(set_to_none=True)
+            loss = torch.nn.functional.cross_entropy(net(Xt[idx]), yt[idx])
+            loss.backward()
+            opt.step()
+            total += loss.item() * (b - a)
+        seconds.append(time.perf_counter() - start)
+        costs.append(total / m)
+    return seconds, costs
+
+
+def sgemm_gflops(n: int = 2048, repeat: int = 5) -> float:
+    """Best float32 matmul rate of NumPy's BLAS, 2 n^3 flops per (n, n) @ (n, n)."""
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((n, n), dtype=np.float32), rng.standard_normal((n, n), dtype=np.float32)
+    a @ b
+    best = min(_timed(lambda: a @ b) for _ in range(repeat))
+    return 2 * n ** 3 / best / 1e9
+
+
+def _timed(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def _have(module: str) -> bool:
+    try:
+        __import__(module)
+        return True
+    except ImportError:
+        return False
+
+
+def mlp_flops_per_example(sizes) -> float:
+    """Forward + backward flops of a Dense stack per example: 2 * (3 sum n_in n_out - n_0 n_1)
+    (forward, dW for every layer, dx for all but the first)."""
+    macs = sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
+    return 2 * (3 * macs - sizes[0] * sizes[1])
+
+
+def _contenders(workload, make_model, X, labels, say, flops_per_epoch=None, sgemm=None):
+    rows, base = [], None
+    engines = ["numpy"] + (["jax"] if _have("jax") else [])
+    results = {}
+    if _have("torch"):
+        import torch
+        say(f"{workload}: PyTorch eager ({torch.get_num_threads()} threads) ...")
+        secs, costs = torch_epoch_seconds(make_model(), X, labels)
+        results["pytorch eager"] = (secs[-1], costs)
+        base = secs[-1]
+    for engine in engines:
+        say(f"{workload}: deepbasics {engine} ...")
+        secs, costs = epoch_seconds(make_model(), X, labels, engine=engine)
+        results[f"deepbasics {engine}"] = (secs[-1], costs)
+    for name, (sec, costs) in results.items():
+        extra = {"warmup_cost": costs[0], "epoch_cost": costs[-1]}
+        note = f"cost {costs[-1]:.4f}"
+        if flops_per_epoch:
+            gflops = flops_per_epoch / sec / 1e9
+            extra["gflops"] = gflops
+            note += f", {gflops:.0f} GFLOP/s"
+            if sgemm:
+                extra["of_sgemm"] = gflops / sgemm
+                note += f" = {100 * gflops / sgemm:.0f}% of SGEMM"
+        rows.append(_row(workload, name, sec, ratio=None if base is None else base / sec,
+                         vs=None if base is None else "pytorch eager", note=note, **extra))
+    return rows
+
+
+def bench_w(quick: bool, say) -> list[dict]:
+    m = 15000 if quick else 60000
+    say(f"W: data ({m} x 784, teacher labels) and SGEMM ...")
+    X, labels = teacher_data(m, 784)
+    sgemm = sgemm_gflops()
+    flops = mlp_flops_per_example([784, 1024, 1024, 10]) * m
+    rows = [_row("W", "SGEMM ceiling (NumPy BLAS, 2048^3 float32)", None, note=f"{sgemm:.0f} GFLOP/s",
+                 gflops=sgemm)]
+    return rows + _contenders("W", wide_model, X, labels, say, flops, sgemm)
+
+
+def bench_d(quick: bool, say) -> list[dict]:
+    try:
+        from .batchnorm import BatchNorm  # noqa: F401
+    except ImportError:
+        return [_row("D", "deepbasics", None, note="BatchNorm not available")]
+    m = 4096 if quick else 16384
+    say(f"D: data ({m} x 256) ...")
+    X, labels = teacher_data(m, 256, seed=1)
+    return _contenders("D", deep_model, X, labels, say)
+
+
+# -- scaling ------------------------------------------------------------------------------------
+def bench_scaling(quick: bool, say) -> list[dict]:
+    from . import optim
+    from .datasets import moons
+    from .reproduce import document_model
+    rows = []
+    engines = ["numpy"] + (["jax"] if _have("jax") else [])
+    sizes = [1000, 10000, 100000] + ([] if quick else [1000000])
+    for engine in engines:
+        for m in sizes:
+            say(f"scaling: m = {m}, {engine} ...")
+            X, y = moons(n_samples=m, noise=0.2, seed=3)
+            secs, _ = epoch_seconds(document_model(), X, y, engine=engine, batch_size=64, loss="binary_crossentropy",
+                                    optimizer=optim.Adam(lr=1e-3))
+            rows.append(_row("scaling m", f"deepbasics {engine}, m={m}", secs[-1], m=m, engine=engine,
+                             note=f"{1e6 * secs[-1] / m:.2f} us/example"))
+    depths = [5, 10, 25, 50] + ([] if quick else [100])
+    m = 8192
+    X, labels = teacher_data(m, 64, seed=2)
+    for engine in engines:
+        for depth in depths:
+            say(f"scaling: depth = {depth}, {engine} ...")
+            layers = []
+            for _ in range(depth):
+                layers += [Dense(64), ReLU()]
+            model = Sequential(layers + [Dense(10), Softmax()], input_dim=64, seed=0)
+            secs, _ = epoch_seconds(model, X, labels, engine=engine)
+            rows.append(_row("scaling depth", f"deepbasics {engine}, depth={depth}", secs[-1], depth=depth,
+                             engine=engine, note=f"{1e3 * secs[-1] / depth:.2f} ms/layer"))
+    m = 100000 if quick else 500000
+    for engine in engines:
+        say(f"scaling: peak memory of fit on W, m = {m}, {engine} (fresh process) ...")
+        out = _child("memory", {"m": m, "engine": engine})
+        rows.append(_row("memory", f"deepbasics {engine}, W m={m}", out.pop("seconds"), engine=engine, **out,
+                         note=f"peak {out['peak_mb']:.0f} MB = data {out['data_mb']:.0f} + params "
+                              f"{out['params_mb']:.0f} + {out['extra_mb']:.0f} MB"))
+    return rows
+
+
+def _status_mb(field: str) -> float | None:
+    """A memory figure of this process from /proc/self/status (Linux), in MB."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
+def _reset_peak() -> bool:
+    """Start a new high-water mark of resident memory (Linux >= 4.0), so that the peak measured
+    is the fit's, not the data generation's."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def memory_task(m: int, engine: str) -> dict:
+    """One float32 epoch of W on m examples; resident memory beyond the dataset and parameters."""
+    X, labels = teacher_data(m, 784)
+    model = wide_model()
+    if engine == "jax":
+        import jax.numpy as jnp  # the library's own memory is not the fit's
+        jnp.zeros(1).block_until_ready()
+    if not _reset_peak() or _status_mb("VmRSS") is None:
+        raise DeepBasicsError("measuring peak memory needs Linux's /proc/self (clear_refs, status)")
+    before = _status_mb("VmRSS")
+    start = time.perf_counter()
+    epoch_seconds(model, X, labels, engine=engine, epochs=1)
+    seconds = time.perf_counter() - start
+    peak = _status_mb("VmHWM")
+    params_mb = model.count_params() * 4 / 2**20
+    return {"seconds": seconds, "peak_mb": peak, "rss_before_fit_mb": before,
+            "data_mb": (X.nbytes + labels.nbytes) / 2**20, "params_mb": params_mb,
+            "fit_growth_mb": peak - before, "extra_mb": peak - before - params_mb}
+
+
+# -- targets and the table ------------------------------------------------------------------------
+def targets(rows) -> list[dict]:
+    """The ratios the project aims at, from the measured rows (None where not measured)."""
+    def find(workload, contender):
+        return next((r for r in rows if r["workload"] == workload and r["contender"] == contender), None)
+
+    out = []
+
+    def target(name, value, goal):
+        out.append({"target": name, "value": value, "goal": goal,
+                    "met": None if value is None else value >= goal})
+
+    ref = find("S", "document's code")
+    for contender, goal in (("deepbasics jax, warm cache", 15.0), ("deepbasics numpy", 3.0)):
+        row = find("S", contender)
+        target(f"S: {contender} vs document's code (x faster)",
+               row["ratio"] if row and ref and row["seconds"] else None, goal)
+    torch_row = find("W", "pytorch eager")
+    for contender, goal in (("deepbasics numpy", 0.9), ("deepbasics jax", 1.2)):
+        row = find("W", contender)
+        target(f"W: {contender} throughput vs PyTorch eager (x)", row["ratio"] if row and torch_row else None, goal)
+    row = find("W", "deepbasics jax")
+    target("W: deepbasics jax share of SGEMM", row.get("of_sgemm") if row else None, 0.8)
+    for key, label in (("m", "scaling m"), ("depth", "scaling depth")):
+        for engine in ("numpy", "jax"):
+            pts = sorted((r[key], r["seconds"]) for r in rows if r["workload"] == label and r.get("engine") == engine)
+            if len(pts) >= 3:
+                # linear: seconds per unit at every size but the smallest (fixed costs dominate it)
+                # within 20% of the largest size's
+                per = [s / n for n, s in pts[1:]]
+                worst = max(abs(p / per[-1] - 1) for p in per)
+                target(f"{label}: {engine} time per {'example' if key == 'm' else 'layer'} within 20% "
+                       f"of linear (1 - worst deviation)", 1 - worst, 0.8)
+    return out
+
+
+def run(workloads, *, quick: bool = False, reference: Path | None = None, say=print) -> dict:
+    unknown = [w for w in workloads if w not in WORKLOADS]
+    if unknown:
+        raise DeepBasicsError(f"unknown workload {unknown[0]!r}; choose from: {', '.join(WORKLOADS)}")
+    results = {"machine": machine(), "quick": quick, "rows": []}
+    benches = {"S": lambda: bench_s(quick, reference, say), "W": lambda: bench_w(quick, say),
+               "D": lambda: bench_d(quick, say), "scaling": lambda: bench_scaling(quick, say)}
+    start = time.perf_counter()
+    for w in workloads:
+        results["rows"] += benches[w]()
+    results["seconds"] = time.perf_counter() - start
+    results["machine"]["load_average_at_end"] = _load()
+    results["targets"] = targets(results["rows"])
+    return results
+
+
+def _fmt_seconds(s) -> str:
+    return "-" if s is None else f"{s:.3f}" if s < 10 else f"{s:.1f}"
+
+
+def format_table(results) -> str:
+    """The rows as an aligned text table, then the targets."""
+    head = ("workload", "contender", "seconds", "ratio", "vs", "note")
+    body = [(r["workload"], r["contender"], _fmt_seconds(r["seconds"]),
+             "-" if r["ratio"] is None else f"{r['ratio']:.2f}x", r["vs"] or "-", r["note"]) for r in results["rows"]]
+    widths = [max(len(str(x)) for x in col) for col in zip(head, *body)]
+    lines = ["  ".join(str(x).ljust(w) for x, w in zip(line, widths)).rstrip() for line in [head, *body]]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    if results.get("targets"):
+        lines.append("")
+        for t in results["targets"]:
+            verdict = "not measured" if t["met"] is None else "met" if t["met"] else "MISSED"
+            value = "-" if t["value"] is None else f"{t['value']:.2f}"
+            lines.append(f"target {t['target']}: {value} (goal >= {t['goal']:g}) {verdict}")
+    return "\n".join(lines)
+
+
+def _main(argv) -> None:
+    """Child-process entry: ``python -m deepbasics.bench TASK JSON``; prints one JSON line."""
+    task, args = argv[0], json.loads(argv[1])
+    if task == "s":
+        out = _s_runs(args["engine"], args["runs"])
+    elif task == "memory":
+        out = memory_task(args["m"], args["engine"])
+    else:
+        raise SystemExit(f"unknown task {task}")
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    _main(sys.argv[1:])

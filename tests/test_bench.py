@@ -1,0 +1,102 @@
+"""The benchmark harness on tiny sizes: it runs, its contenders do the same work, and the table
+and targets come out. Speed itself is never asserted."""
+import json
+
+import numpy as np
+import pytest
+
+from deepbasics import bench
+from deepbasics.cli import main
+from deepbasics.errors import DeepBasicsError
+
+
+def test_teacher_data_is_float32_deterministic_and_uses_every_class():
+    X, labels = bench.teacher_data(3000, 20, chunk=1000)
+    X2, labels2 = bench.teacher_data(3000, 20, chunk=700)        # chunking does not change the data
+    assert X.dtype == np.float32 and X.shape == (3000, 20) and labels.shape == (3000,)
+    assert set(np.unique(labels)) == set(range(10))
+    np.testing.assert_array_equal(labels, labels2)
+    np.testing.assert_array_equal(X, X2)
+
+
+def test_mlp_flops_count():
+    # 784-1024-1024-10: forward 1,861,632 MACs, dW the same, dx all but the first layer
+    assert bench.mlp_flops_per_example([784, 1024, 1024, 10]) == 2 * (3 * 1861632 - 784 * 1024)
+
+
+@pytest.mark.parametrize("engine", ["numpy", "jax"])
+def test_epoch_seconds_trains_float32(engine):
+    if engine == "jax":
+        pytest.importorskip("jax")
+    X, labels = bench.teacher_data(600, 12)
+    model = bench.wide_model(n_in=12, width=16)
+    seconds, costs = bench.epoch_seconds(model, X, labels, engine=engine, batch_size=256)
+    assert len(seconds) == 2 and all(s > 0 for s in seconds)
+    assert costs[1] < costs[0] and model.get_weights()[0].dtype == np.float32
+
+
+def test_pytorch_contender_does_the_same_work():
+    pytest.importorskip("torch")
+    X, labels = bench.teacher_data(600, 12)
+    _, ours = bench.epoch_seconds(bench.wide_model(n_in=12, width=16), X, labels, engine="numpy")
+    _, theirs = bench.torch_epoch_seconds(bench.wide_model(n_in=12, width=16), X, labels)
+    # same initial weights, batches, loss and Adam: the costs agree to float32 rounding
+    np.testing.assert_allclose(theirs, ours, rtol=1e-4)
+
+
+def test_pytorch_contender_with_batchnorm():
+    pytest.importorskip("torch")
+    X, labels = bench.teacher_data(512, 8)
+    make = lambda: bench.deep_model(depth=2, width=8, n_in=8)   # noqa: E731
+    _, ours = bench.epoch_seconds(make(), X, labels, engine="numpy")
+    _, theirs = bench.torch_epoch_seconds(make(), X, labels)
+    np.testing.assert_allclose(theirs, ours, rtol=1e-3)
+
+
+def test_sgemm_rate_is_positive():
+    assert bench.sgemm_gflops(n=64, repeat=2) > 0
+
+
+def test_targets_and_table_from_rows():
+    rows = [bench._row("S", "document's code", 60.0, ratio=1.0, vs="document's code"),
+            bench._row("S", "deepbasics numpy", 30.0, ratio=2.0, vs="document's code"),
+            bench._row("S", "deepbasics jax, warm cache", 3.0, ratio=20.0, vs="document's code"),
+            bench._row("W", "pytorch eager", 10.0, ratio=1.0, vs="pytorch eager"),
+            bench._row("W", "deepbasics jax", 8.0, ratio=1.25, vs="pytorch eager", of_sgemm=0.5)]
+    rows += [bench._row("scaling m", f"numpy m={m}", m / 1000 + 0.5, m=m, engine="numpy") for m in (1e3, 1e4, 1e5)]
+    found = {t["target"]: t for t in bench.targets(rows)}
+    assert found["S: deepbasics jax, warm cache vs document's code (x faster)"]["met"] is True
+    assert found["S: deepbasics numpy vs document's code (x faster)"]["met"] is False
+    assert found["W: deepbasics numpy throughput vs PyTorch eager (x)"]["met"] is None
+    assert found["W: deepbasics jax share of SGEMM"]["met"] is False
+    linear = [t for t in found.values() if t["target"].startswith("scaling m: numpy")][0]
+    assert linear["met"] is True                              # 10.5 vs 100.5 per 1e4 and 1e5: within 20%
+    table = bench.format_table({"rows": rows, "targets": bench.targets(rows)})
+    assert "deepbasics jax, warm cache" in table and "20.00x" in table and "MISSED" in table
+
+
+def test_memory_task_in_a_fresh_process():
+    out = bench._child("memory", {"m": 512, "engine": "numpy"})
+    assert out["data_mb"] > 1 and out["params_mb"] > 7 and out["peak_mb"] >= out["rss_before_fit_mb"]
+
+
+def test_unknown_workload_and_missing_reference_are_errors(tmp_path):
+    with pytest.raises(DeepBasicsError, match="unknown workload"):
+        bench.run(["Z"])
+    with pytest.raises(DeepBasicsError, match="does not exist"):
+        bench.bench_s(True, tmp_path / "nope.py", lambda *_: None)
+
+
+def test_cli_bench_prints_the_table_and_writes_json(tmp_path, monkeypatch, capsys):
+    # the real workloads take minutes; the CLI is checked around a tiny stand-in
+    def tiny(workloads, quick=False, reference=None, say=print):
+        rows = [bench._row("W", "deepbasics numpy", 0.5, note="tiny")]
+        return {"machine": bench.machine() | {"load_average_at_end": None}, "rows": rows,
+                "targets": bench.targets(rows), "seconds": 0.5, "quick": quick}
+    monkeypatch.setattr(bench, "run", tiny)
+    out = tmp_path / "bench.json"
+    assert main(["bench", "--workload", "W", "--quick", "--json", str(out), "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    assert "deepbasics numpy" in printed and "cores" in printed
+    data = json.loads(out.read_text())
+    assert data["rows"][0]["contender"] == "deepbasics numpy" and data["machine"]["cores"] >= 1
