@@ -300,6 +300,7 @@ def _hyper_table(raw, source: str, prefix: str, table: dict, default_name: str):
             _fail(source, f"{prefix}.{key}", f"is not a setting of {prefix} {name!r}; "
                                              f"it takes: {', '.join(['name', *fields])}")
         want = fields[key].type
+        want = want if isinstance(want, str) else getattr(want, "__name__", str(want))
         ok = isinstance(value, str) if want == "str" else isinstance(value, bool) if want == "bool" else \
             _is_int(value) if want == "int" else _is_real(value)
         if not ok:
@@ -336,6 +337,9 @@ def from_dict(raw: dict, source: str = "config", base_dir: str = ".") -> Config:
         grid=_check_grid(raw.get("grid", {}), source),
         base_dir=str(base_dir))
     _check_consistency(cfg, source)
+    if cfg.data.path is not None:
+        # Absolute from here on: the config saved with a report or checkpoint still finds the file.
+        cfg.data.path = str((Path(base_dir) / Path(cfg.data.path).expanduser()).resolve())
     if cfg.grid:
         for _, run_raw in _grid_points(raw, cfg.grid):     # every run of the grid is checked now
             from_dict({k: v for k, v in run_raw.items() if k != "grid"}, source, base_dir)

@@ -14,7 +14,6 @@ import dataclasses
 import hashlib
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
@@ -55,11 +54,7 @@ class Prepared:
 
 def prepare(cfg: Config) -> Prepared:
     """Load the data set, split it and standardise it (fitted on the training split)."""
-    options = cfg.data.options()
-    if "path" in options:
-        path = Path(options["path"])
-        options["path"] = str(path if path.is_absolute() else Path(cfg.base_dir) / path)
-    data = datasets.load(cfg.data.name, **options)
+    data = datasets.load(cfg.data.name, **cfg.data.options())
     classify = data.task != "regression"
     parts = split(data.y, cfg.split.fractions, seed=cfg.split.seed, stratify=cfg.split.stratify and classify,
                   shuffle=cfg.split.shuffle)

@@ -55,6 +55,10 @@ def test_train_a_user_csv(capsys, tmp_path):
     run = data["runs"][0]
     assert run["classes"] == ["no", "yes"] and run["split"]["train"] == 84
     assert run["metrics"]["test"]["accuracy"] > 0.8
+    # The config saved beside the report runs again from anywhere: the data path was made absolute.
+    code, _, err = run_cli(capsys, "train", str(tmp_path / "r" / "config.toml"), "--epochs", "2",
+                           "--out", str(tmp_path / "again"), "--quiet")
+    assert code == 0, err
 
 
 def test_compare_in_parallel_and_json_file(capsys, tmp_path):

@@ -130,6 +130,7 @@ def test_config_file_paths_are_relative_to_the_file(tmp_path):
     path.write_text('[data]\nname = "csv"\npath = "d.csv"\ntarget = "t"\n')
     cfg = config.load(str(path))
     assert cfg.base_dir == str(tmp_path / "sub") and cfg.name == "c"
+    assert cfg.data.path == str((tmp_path / "sub" / "d.csv").resolve())   # saved configs still find it
 
 
 def test_to_toml_round_trips():
