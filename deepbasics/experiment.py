@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import activations, checkpoint as ckpt_io, datasets, losses, optim, schedules
-from .config import Config
 from .batchnorm import BatchNorm
+from .config import Config
 from .dense import Dense
 from .dropout import Dropout
 from .errors import DeepBasicsError, DivergedError

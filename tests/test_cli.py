@@ -1,11 +1,9 @@
 """The command line as a user meets it: help, train/compare/demo, JSON, Ctrl-C and resume, and a
 battery of bad inputs that must each give one line on stderr and exit code 2, never a traceback."""
 import json
-import os
 import signal
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
