@@ -265,9 +265,11 @@ def _run(label, cfg, prepared, *, progress, checkpoint, checkpoint_every, resume
         history.diagnostics = list(getattr(err.history, "diagnostics", []))
         model.loss = losses.get(loss)
     except KeyboardInterrupt:
+        saved_to = None
         if checkpoint and recorder.state is not None:
             save(recorder.epoch + 1, recorder.state, "interrupted")
-        raise Interrupted(recorder.epoch + 1 if recorder.epoch is not None else initial, checkpoint) from None
+            saved_to = checkpoint
+        raise Interrupted(recorder.epoch + 1 if recorder.epoch is not None else initial, saved_to) from None
     finally:
         if progress is not None:
             progress.close()
@@ -282,7 +284,8 @@ def _run(label, cfg, prepared, *, progress, checkpoint, checkpoint_every, resume
 
 
 class Interrupted(KeyboardInterrupt):
-    """Ctrl-C during training; ``epoch`` epochs were done; ``checkpoint`` holds them (or None)."""
+    """Ctrl-C during training; ``epoch`` epochs were done; ``checkpoint`` holds them (None: nothing
+    was saved, because no checkpoint was asked for or no epoch had finished)."""
 
     def __init__(self, epoch: int, checkpoint: str | None):
         super().__init__(epoch, checkpoint)

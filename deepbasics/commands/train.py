@@ -95,8 +95,11 @@ def run(args) -> int:
                          resume=args.resume,
                          progress=Progress(cfg.train.epochs, desc=label, mode="off" if args.quiet else "auto"))
     except Interrupted as stop:
-        print(f"deepbasics: interrupted after epoch {stop.epoch}; checkpoint saved to {stop.checkpoint}; "
-              f"continue with: deepbasics train --resume {stop.checkpoint}", file=sys.stderr)
+        if stop.checkpoint:
+            print(f"deepbasics: interrupted after epoch {stop.epoch}; checkpoint saved to {stop.checkpoint}; "
+                  f"continue with: deepbasics train --resume {stop.checkpoint}", file=sys.stderr)
+        else:
+            print("deepbasics: interrupted before the first epoch finished; nothing saved", file=sys.stderr)
         return common.EXIT_INTERRUPTED
     wall = time.perf_counter() - start
     emit(common.result_line(result))
