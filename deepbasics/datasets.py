@@ -245,7 +245,8 @@ def read_npz(path, x: str = "X", y: str = "y"):
             keys = list(data.keys())
             for key in (x, y):
                 if key not in keys:
-                    raise DeepBasicsError(f"array {key!r} not found in {path}; it holds: {', '.join(keys) or 'nothing'}")
+                    held = ", ".join(keys) or "nothing"
+                    raise DeepBasicsError(f"array {key!r} not found in {path}; it holds: {held}")
             X, Y = data[x], data[y]
     except FileNotFoundError:
         raise DeepBasicsError(f"data file {str(path)!r} does not exist") from None

@@ -95,15 +95,18 @@ def check_runs(runs) -> dict:
 
 
 def result_line(r) -> str:
-    """One line per finished run: its accuracies (or losses) and time."""
+    """One line per finished run: epochs, last cost, accuracy (or loss) on each split, time."""
     parts = []
-    for part, name in (("train", "train"), ("val", "val"), ("test", "test")):
+    for part in ("train", "val", "test"):
         m = r.metrics.get(part)
-        if m:
-            parts.append(f"{name} {'acc ' + format(m['accuracy'], '.4f') if 'accuracy' in m else 'loss ' + format(m['loss'], '.6g')}")
+        if m and "accuracy" in m:
+            parts.append(f"{part} acc {m['accuracy']:.4f}")
+        elif m:
+            parts.append(f"{part} loss {m['loss']:.6g}")
     cost = (r.history.get("history", {}).get("cost") or [math.nan])[-1]
     status = "" if r.status == "ok" else f"  [{r.status}]"
-    return f"{r.label:<20} epochs {r.epochs_done:<6} cost {cost:<10.6g}  {'  '.join(parts)}  ({r.seconds:.1f} s){status}"
+    return (f"{r.label:<20} epochs {r.epochs_done:<6} cost {cost:<10.6g}  {'  '.join(parts)}  "
+            f"({r.seconds:.1f} s){status}")
 
 
 # -- running several runs ------------------------------------------------------------------------
