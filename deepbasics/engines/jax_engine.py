@@ -35,12 +35,14 @@ only adds to. ``device="gpu"`` runs on the first GPU (an error if JAX sees none)
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 
+from .. import optim
 from ..batching import epoch_orders
 from ..errors import DeepBasicsError
 from ..layer import Context
@@ -121,7 +123,12 @@ def _structure_key(setup: Setup):
     optimizer (a frozen dataclass), the shapes and the other settings of ``setup`` (clipping).
     None when something is not hashable (then the program is not shared)."""
     parts = [(type(obj), _freeze(sorted(vars(obj).items()))) for obj in (*setup.layers, setup.loss)]
-    key = _freeze((tuple(parts), setup.optimizer, *setup[3:]))
+    optimizer = setup.optimizer
+    if type(optimizer).__module__ == optim.__name__:
+        # deepbasics' optimizers take the rate as an argument and never read their own ``lr``
+        # (the schedule's lr0), so runs that differ only in lr share one program
+        optimizer = dataclasses.replace(optimizer, lr=0.0)
+    key = _freeze((tuple(parts), optimizer, *setup[3:]))
     return None if key is _UNHASHABLE else key
 
 
