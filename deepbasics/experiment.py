@@ -142,6 +142,7 @@ class RunResult:
     history: dict = field(default_factory=dict)
     metrics: dict = field(default_factory=dict)     # {"train": {"loss":, "accuracy":}, "val": ..., "test": ...}
     task: str = "binary"
+    dataset: str = ""                  # the data set's name ("moons", "patients.csv")
     classes: tuple = ()
     split: dict = field(default_factory=dict)
     boundary: dict | None = None       # {"xx", "yy", "p", "X", "y"}: the 2-D picture
@@ -242,7 +243,7 @@ def _run(label, cfg, prepared, *, progress, checkpoint, checkpoint_every, resume
                      meta=meta(epoch, status))
 
     recorder = Recorder(history, progress, checkpoint_every if checkpoint else 0, save if checkpoint else None)
-    result = RunResult(label=label, config=cfg.to_dict(), task=prepared.dataset.task,
+    result = RunResult(label=label, config=cfg.to_dict(), task=prepared.dataset.task, dataset=prepared.dataset.name,
                        classes=prepared.dataset.classes, split=prepared.split.to_dict(),
                        standardized=cfg.data.standardize, n_params=model.count_params())
     validation = (prepared.X_val, prepared.y_val) if len(prepared.y_val) else None

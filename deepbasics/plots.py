@@ -131,6 +131,11 @@ def learning_rates(results) -> bytes | None:
         _log_axis(ax, minor_labels=False)
     elif positive.size and positive.max() == positive.min():
         ax.set_ylim(0, 1.25 * positive.max())        # a constant rate: show it against zero
+    distinct = np.unique(np.round(positive, 12))
+    if 0 < distinct.size <= 6:                       # few rates (constant, stepped): label each one
+        from matplotlib.ticker import NullFormatter
+        ax.set_yticks(distinct, [f"{v:.3g}" for v in distinct])
+        ax.yaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel("epoch")
     ax.set_ylabel("learning rate")
     ax.set_title("Learning rate per epoch", loc="left", fontsize=11)

@@ -71,7 +71,7 @@ def _columns(results) -> list[str]:
     for part in ("train", "val", "test"):
         if has[part]:
             cols.append(f"{part} accuracy" if accuracy else f"{part} loss")
-    if has["test"] or has["val"]:
+    if accuracy and (has["test"] or has["val"]):
         cols.append(("test" if has["test"] else "val") + " loss")
     return cols + ["seconds"]
 
@@ -151,7 +151,7 @@ def html_page(results, cfg: Config, images: dict[str, bytes], *, wall_seconds: f
             key = next(k for k in ("test loss", "val loss", "final cost") if b.get(k) is not None)
             cards.append(("best run", esc(b["run"]), f"{key} {_fmt(b[key])}"))
     cards.append(("runs", str(len(results)), f"{sum(r.status == 'ok' for r in results)} finished"))
-    cards.append(("data", esc(cfg.data.name), f"{first.task}, {len(first.classes) or '–'} classes"
+    cards.append(("data", esc(first.dataset or cfg.data.name), f"{first.task}, {len(first.classes) or '–'} classes"
                   if first.task != "regression" else "regression"))
     cards.append(("split", f"{split.get('train', 0)} / {split.get('validation', 0)} / {split.get('test', 0)}",
                   "train / validation / test"))
