@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test test-all install install-test clean
+.PHONY: demo test test-all bench install install-test clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ test: $(VENV)/.installed-test
 
 test-all: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -q
+
+# The engines side by side with PyTorch and the SGEMM ceiling (see BENCHMARKS.md); minutes.
+bench: $(VENV)/.installed-test
+	$(BIN)/deepbasics bench
 
 clean:
 	rm -rf $(VENV) build *.egg-info
