@@ -6,6 +6,7 @@ One ``.npz`` file (a zip of ``.npy`` arrays, read with ``allow_pickle=False``), 
     meta               JSON text as uint8 bytes: format and version, epochs done, the run's seeds
                        (weights, shuffle, noise), the optimizer and its settings, the schedule and
                        the position in it, the history so far, the config, the data's fingerprint
+                       and the standardisation (mean, scale) fitted on the training split
     param/<i>/<j>      layer i's j-th trainable array (Dense: W (n_out, n_in), b (n_out,))
     state/<i>/<j>      layer i's j-th buffer (BatchNorm running mean and variance)
     opt/<field>        the optimizer state's arrays (Adam: m, v); its step count is in meta

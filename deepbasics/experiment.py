@@ -233,6 +233,8 @@ def _run(label, cfg, prepared, *, progress, checkpoint, checkpoint_every, resume
                 "schedule_position": {"epoch": epoch, "steps_per_epoch": steps,
                                       "lr_next": schedule.rate_after_epoch(optimizer.lr, epoch - 1, steps)
                                       if epoch > 0 else optimizer.lr},
+                # x' = (x - mean) / scale turns new raw inputs into what the weights expect
+                "standardizer": {"mean": prepared.scaler.mean.tolist(), "scale": prepared.scaler.scale.tolist()},
                 "epochs": tc.epochs, "history": _merge(previous, history).to_dict()}
 
     def save(epoch: int, state, status: str = "running") -> None:

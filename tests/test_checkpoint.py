@@ -194,3 +194,4 @@ def test_metadata_records_seeds_schedule_and_history(saved):
     assert meta["schedule_position"]["epoch"] == 3 and meta["schedule_position"]["lr_next"] == 0.001
     assert len(meta["history"]["epoch"]) == 3 and meta["config"]["train"]["epochs"] == 3
     assert len(meta["fingerprint"]) == 64
+    assert len(meta["standardizer"]["mean"]) == len(meta["standardizer"]["scale"]) == 2
