@@ -189,8 +189,7 @@ def test_resume_refuses_a_different_experiment(saved):
 def test_metadata_records_seeds_schedule_and_history(saved):
     meta = checkpoint.load(saved).meta
     assert meta["seed"] == 3 and meta["shuffle_seed"] == 10 and meta["split_seed"] == 0
-    assert meta["optimizer"] == {"class": "Adam", "settings": {"lr": 0.001, "beta1": 0.9, "beta2": 0.999,
-                                                                "eps": 1e-08}} or meta["optimizer"]["class"] == "Adam"
+    assert meta["optimizer"]["class"] == "Adam" and meta["optimizer"]["settings"]["lr"] == 0.001
     assert meta["schedule_position"]["epoch"] == 3 and meta["schedule_position"]["lr_next"] == 0.001
     assert len(meta["history"]["epoch"]) == 3 and meta["config"]["train"]["epochs"] == 3
     assert len(meta["fingerprint"]) == 64
