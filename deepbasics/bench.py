@@ -28,6 +28,7 @@ import platform
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -345,13 +346,14 @@ def bench_scaling(quick: bool, say) -> list[dict]:
             secs, _ = epoch_seconds(model, X, labels, engine=engine)
             rows.append(_row("scaling depth", f"deepbasics {engine}, depth={depth}", secs[-1], depth=depth,
                              engine=engine, note=f"{1e3 * secs[-1] / depth:.2f} ms/layer"))
-    m = 100000 if quick else 500000
+    m, limit = (100000, 15) if quick else (500000, 30)
     for engine in engines:
-        say(f"scaling: peak memory of fit on W, m = {m}, {engine} (fresh process) ...")
-        out = _child("memory", {"m": m, "engine": engine})
+        say(f"scaling: peak memory of fit on W, m = {m}, {engine} (fresh process, {limit} s at most) ...")
+        out = _child("memory", {"m": m, "engine": engine, "limit_s": limit})
         rows.append(_row("memory", f"deepbasics {engine}, W m={m}", out.pop("seconds"), engine=engine, **out,
-                         note=f"peak {out['peak_mb']:.0f} MB = data {out['data_mb']:.0f} + params "
-                              f"{out['params_mb']:.0f} + {out['extra_mb']:.0f} MB"))
+                         note=f"peak RSS {out['peak_mb']:.0f} MB: before fit {out['rss_before_fit_mb']:.0f} "
+                              f"(data {out['data_mb']:.0f}), fit adds {out['fit_growth_mb']:.0f} "
+                              f"(params {out['params_mb']:.0f})" + (", epoch cut short" if out["cut_short"] else "")))
     return rows
 
 
@@ -378,8 +380,14 @@ def _reset_peak() -> bool:
         return False
 
 
-def memory_task(m: int, engine: str) -> dict:
-    """One float32 epoch of W on m examples; resident memory beyond the dataset and parameters."""
+def memory_task(m: int, engine: str, limit_s: float | None = None) -> dict:
+    """A float32 epoch of W on m examples; resident memory beyond the dataset and parameters.
+
+    With ``limit_s`` the epoch is cut short after that many seconds: the peak is reached within
+    the first steps (data on the device, program compiled, every buffer allocated once), so a
+    full epoch of 500,000 examples would only add minutes. The result is printed as JSON (this
+    runs in a child process) and the process ends.
+    """
     X, labels = teacher_data(m, 784)
     model = wide_model()
     if engine == "jax":
@@ -388,14 +396,23 @@ def memory_task(m: int, engine: str) -> dict:
     if not _reset_peak() or _status_mb("VmRSS") is None:
         raise DeepBasicsError("measuring peak memory needs Linux's /proc/self (clear_refs, status)")
     before = _status_mb("VmRSS")
-    start = time.perf_counter()
-    epoch_seconds(model, X, labels, engine=engine, epochs=1)
-    seconds = time.perf_counter() - start
-    peak = _status_mb("VmHWM")
     params_mb = model.count_params() * 4 / 2**20
-    return {"seconds": seconds, "peak_mb": peak, "rss_before_fit_mb": before,
-            "data_mb": (X.nbytes + labels.nbytes) / 2**20, "params_mb": params_mb,
-            "fit_growth_mb": peak - before, "extra_mb": peak - before - params_mb}
+    start = time.perf_counter()
+    lock = threading.Lock()
+
+    def report(cut_short: bool) -> None:
+        with lock:
+            peak = _status_mb("VmHWM")
+            print(json.dumps({"seconds": time.perf_counter() - start, "cut_short": cut_short, "peak_mb": peak,
+                              "rss_before_fit_mb": before, "data_mb": (X.nbytes + labels.nbytes) / 2**20,
+                              "params_mb": params_mb, "fit_growth_mb": peak - before,
+                              "extra_mb": peak - before - params_mb}), flush=True)
+            os._exit(0)
+
+    if limit_s:
+        threading.Timer(limit_s, report, args=(True,)).start()
+    epoch_seconds(model, X, labels, engine=engine, epochs=1)
+    report(False)
 
 
 # -- targets and the table ------------------------------------------------------------------------
@@ -477,7 +494,7 @@ def _main(argv) -> None:
     if task == "s":
         out = _s_runs(args["engine"], args["runs"])
     elif task == "memory":
-        out = memory_task(args["m"], args["engine"])
+        memory_task(args["m"], args["engine"], args.get("limit_s"))     # prints and exits
     else:
         raise SystemExit(f"unknown task {task}")
     print(json.dumps(out))

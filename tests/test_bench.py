@@ -76,7 +76,7 @@ def test_targets_and_table_from_rows():
 
 
 def test_memory_task_in_a_fresh_process():
-    out = bench._child("memory", {"m": 512, "engine": "numpy"})
+    out = bench._child("memory", {"m": 512, "engine": "numpy", "limit_s": 60})
     assert out["data_mb"] > 1 and out["params_mb"] > 7 and out["peak_mb"] >= out["rss_before_fit_mb"]
 
 
