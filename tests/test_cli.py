@@ -247,3 +247,26 @@ def test_ctrl_c_saves_a_checkpoint_and_resume_is_bit_identical(tmp_path):
     assert all(np.array_equal(x, y) for p, q in zip(a.params, b.params) for x, y in zip(p, q))
     assert all(np.array_equal(a.opt_arrays[k], b.opt_arrays[k]) for k in a.opt_arrays)
     assert a.meta["history"]["history"]["cost"] == b.meta["history"]["history"]["cost"]
+
+
+@pytest.mark.slow          # three command lines with two worker processes each: ~20 s on two cores
+def test_ctrl_c_during_a_parallel_comparison_and_resume(tmp_path):
+    argv = ["compare", "iris", "--epochs", "2000", "--jobs", "2"]
+    full = deepbasics(*argv, "--out", str(tmp_path / "full"), "--quiet")
+    assert full.wait(timeout=120) == 0, full.stderr.read()
+    part = deepbasics(*argv, "--out", str(tmp_path / "part"))
+    line = part.stderr.readline()                       # the first progress line: the runs are under way
+    assert "epochs" in line, line
+    part.send_signal(signal.SIGINT)
+    _, err = part.communicate(timeout=120)
+    assert part.returncode == 130, err
+    assert "Traceback" not in err and "saved their state" in err and "--resume" in err
+    assert not (tmp_path / "part" / "report.html").exists()
+    resumed = deepbasics(*argv, "--out", str(tmp_path / "part"), "--resume", "--quiet")
+    assert resumed.wait(timeout=120) == 0, resumed.stderr.read()
+    for label in ("momentum", "adam"):
+        a = checkpoint.load(tmp_path / "full" / "checkpoints" / f"{label}.npz")
+        b = checkpoint.load(tmp_path / "part" / "checkpoints" / f"{label}.npz")
+        assert a.epoch == b.epoch == 2000
+        assert all(np.array_equal(x, y) for p, q in zip(a.params, b.params) for x, y in zip(p, q))
+        assert a.meta["history"]["history"]["cost"] == b.meta["history"]["history"]["cost"]

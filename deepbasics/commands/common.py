@@ -110,23 +110,44 @@ def result_line(r) -> str:
 
 
 # -- running several runs ------------------------------------------------------------------------
-_QUEUE = None
+_QUEUE = None           # worker -> parent: (run index, epochs done since the last report)
+_STOP = None            # parent -> workers: set on Ctrl-C; each run then checkpoints and stops
+STOP_GRACE_S = 60       # how long Ctrl-C waits for the runs to write their checkpoints
 
 
-def _worker_init(q) -> None:
-    """In each worker: Ctrl-C is the parent's business (it terminates the pool)."""
-    global _QUEUE
+class CompareInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a comparison; ``saved`` lists the checkpoints the runs wrote."""
+
+    def __init__(self, saved: list):
+        super().__init__(saved)
+        self.saved = saved
+
+
+def checkpoint_path(folder, label: str) -> str:
+    """checkpoints/<label>.npz with the label made file-safe ('he_normal · relu' -> 'he_normal-relu')."""
+    safe = "".join(c if c.isalnum() or c in "-_." else "-" for c in label)
+    while "--" in safe:
+        safe = safe.replace("--", "-")
+    return str(Path(folder) / f"{safe.strip('-') or 'run'}.npz")
+
+
+def _worker_init(q, stop) -> None:
+    """In each worker: Ctrl-C is the parent's business; it asks the runs to stop through ``stop``."""
+    global _QUEUE, _STOP
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _QUEUE = q
+    _QUEUE, _STOP = q, stop
 
 
 class _QueueProgress:
-    """Reports a worker's epochs to the parent, about 100 times a run."""
+    """Reports a worker's epochs to the parent, about 100 times a run, and turns the parent's
+    stop request into a KeyboardInterrupt inside the run (which then saves its checkpoint)."""
 
     def __init__(self, index: int, total: int, initial: int = 0):
         self.index, self.step, self.sent = index, max(1, (total - initial) // 100), initial
 
     def update(self, epoch, values):
+        if _STOP.is_set():
+            raise KeyboardInterrupt
         done = epoch + 1
         if done - self.sent >= self.step:
             _QUEUE.put((self.index, done - self.sent))
@@ -136,44 +157,63 @@ class _QueueProgress:
         pass
 
 
-def _work(index: int, label: str, cfg):
-    from ..experiment import run
+def _work(index: int, label: str, cfg, checkpoint, resume):
+    """One run in a worker: its RunResult, or ("interrupted", checkpoint path or None)."""
+    from ..experiment import Interrupted, run
+    if _STOP.is_set():
+        return ("interrupted", None)
     progress = _QueueProgress(index, cfg.train.epochs)
     try:
-        return run(label, cfg, progress=progress)
+        return run(label, cfg, progress=progress, checkpoint=checkpoint, resume=resume)
+    except Interrupted as stop:
+        return ("interrupted", stop.checkpoint)
     finally:
         total = cfg.train.epochs
         if progress.sent < total:
             _QUEUE.put((index, total - progress.sent))
 
 
-def run_all(runs, prepared: dict, *, jobs: int | None, quiet: bool, emit) -> list:
+def _resume_from(path, resume: bool):
+    return path if resume and path and Path(path).is_file() else None
+
+
+def run_all(runs, prepared: dict, *, jobs: int | None, quiet: bool, emit, checkpoints=None,
+            resume: bool = False) -> list:
     """Train every (label, cfg) of ``runs``; in ``jobs`` processes when there are several.
 
-    Progress: one bar over all the runs' epochs (a terminal), or a line per finished run.
-    Ctrl-C terminates the workers and raises KeyboardInterrupt.
+    checkpoints  a folder: each run keeps checkpoints/<label>.npz there (final weights; on
+                 Ctrl-C the state reached); with ``resume`` a run continues from its file
+    Progress: one bar over all the runs' epochs (a terminal), or a line per tenth. Ctrl-C asks
+    every run to save its checkpoint, waits for them, then raises CompareInterrupted.
     """
-    from ..experiment import run
+    from ..experiment import Interrupted, run
     from ..progress import Progress
-    jobs = jobs or os.cpu_count() or 1
-    jobs = min(jobs, len(runs))
+    jobs = min(jobs or os.cpu_count() or 1, len(runs))
     mode = "off" if quiet else "auto"
+    paths = {label: checkpoint_path(checkpoints, label) if checkpoints else None for label, _ in runs}
     if jobs == 1:
         results = []
         for i, (label, cfg) in enumerate(runs):
             desc = f"[{i + 1}/{len(runs)}] {label}" if len(runs) > 1 else label
-            r = run(label, cfg, prepared[label], progress=Progress(cfg.train.epochs, desc=desc, mode=mode))
+            try:
+                r = run(label, cfg, prepared[label], progress=Progress(cfg.train.epochs, desc=desc, mode=mode),
+                        checkpoint=paths[label], resume=_resume_from(paths[label], resume))
+            except Interrupted as stop:
+                raise CompareInterrupted([stop.checkpoint] if stop.checkpoint else []) from None
             results.append(r)
             if not quiet:
                 emit(result_line(r))
         return results
     ctx = multiprocessing.get_context("spawn")     # a fresh interpreter per worker: no inherited threads
-    q = ctx.Queue()
+    q, stop = ctx.Queue(), ctx.Event()
     total = sum(cfg.train.epochs for _, cfg in runs)
     bar = None if quiet else Progress(total, desc=f"{len(runs)} runs on {jobs} processes", mode=mode)
-    pool = ctx.Pool(jobs, initializer=_worker_init, initargs=(q,))
+    pool = ctx.Pool(jobs, initializer=_worker_init, initargs=(q, stop))
+    pending = {}
     try:
-        pending = {i: pool.apply_async(_work, (i, label, cfg)) for i, (label, cfg) in enumerate(runs)}
+        for i, (label, cfg) in enumerate(runs):
+            pending[i] = pool.apply_async(_work, (i, label, cfg, paths[label],
+                                                  _resume_from(paths[label], resume)))
         results, done = [None] * len(runs), 0
         while pending:
             try:
@@ -189,6 +229,19 @@ def run_all(runs, prepared: dict, *, jobs: int | None, quiet: bool, emit) -> lis
                 if not quiet:
                     _print_above(bar, emit, result_line(results[i]))
         pool.close()
+    except KeyboardInterrupt:
+        stop.set()                                    # each run saves its checkpoint and returns
+        saved = []
+        try:
+            deadline = time.monotonic() + STOP_GRACE_S
+            for a in pending.values():
+                outcome = a.get(timeout=max(0.1, deadline - time.monotonic()))
+                if isinstance(outcome, tuple) and outcome[1]:
+                    saved.append(outcome[1])
+        except (KeyboardInterrupt, multiprocessing.TimeoutError):
+            pass                                      # a second Ctrl-C, or too slow: stop now
+        pool.terminate()
+        raise CompareInterrupted(saved) from None
     except BaseException:
         pool.terminate()
         raise
@@ -241,6 +294,9 @@ def finish(args, cfg, results, *, wall: float, command: str, emit) -> list[Path]
     return files
 
 
-def command_line(argv_name: str) -> str:
-    return " ".join(["deepbasics", argv_name, *sys.argv[2:]]) if len(sys.argv) > 1 and \
-        sys.argv[1] == argv_name else f"deepbasics {argv_name}"
+def command_line(name: str, *fallback) -> str:
+    """The command as typed ("deepbasics compare my.toml --epochs 5"), or, when deepbasics was
+    called from Python, "deepbasics <name> <fallback...>"."""
+    if len(sys.argv) > 1 and sys.argv[1] == name:
+        return " ".join(["deepbasics", *sys.argv[1:]])
+    return " ".join(["deepbasics", name, *fallback])

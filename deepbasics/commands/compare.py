@@ -11,6 +11,7 @@ EXAMPLES = """examples:
   deepbasics compare moons_optimizers              the document's GD / momentum / Adam comparison
   deepbasics compare spirals_init --epochs 200     initialisation x activation
   deepbasics compare my.toml --jobs 2 --json results.json --quiet
+  deepbasics compare my.toml --resume              after Ctrl-C: each run goes on where it stopped
 
 A grid in the config: one run per combination of the listed values.
   [grid]
@@ -29,11 +30,13 @@ def register(sub) -> None:
         epilog=EXAMPLES)
     p.add_argument("config", metavar="CONFIG", help="a TOML file or a shipped config's name")
     common.add_run_options(p, jobs=True)
+    p.add_argument("--resume", action="store_true",
+                   help="continue each run from its checkpoint in <report folder>/checkpoints/ (Ctrl-C leaves them)")
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
-    return compare(args, args.config, command=common.command_line("compare"))
+    return compare(args, args.config, command=common.command_line("compare", args.config))
 
 
 def compare(args, spec: str, *, command: str) -> int:
@@ -48,10 +51,14 @@ def compare(args, spec: str, *, command: str) -> int:
         emit(f"data: {common.describe_run(runs[0][1], first)}")
         emit(first.split.describe())
     start = time.perf_counter()
+    folder = cfg.report_dir() / "checkpoints"
     try:
-        results = common.run_all(runs, prepared, jobs=args.jobs, quiet=args.quiet, emit=emit)
-    except KeyboardInterrupt:
-        print("deepbasics: interrupted; no report written", file=sys.stderr, flush=True)
+        results = common.run_all(runs, prepared, jobs=args.jobs, quiet=args.quiet, emit=emit,
+                                 checkpoints=folder, resume=args.resume)
+    except common.CompareInterrupted as stop:
+        again = " ".join([command, "--resume"] if "--resume" not in command.split() else [command])
+        print(f"deepbasics: interrupted; {len(stop.saved)} run(s) saved their state in {folder}; "
+              f"continue with: {again}", file=sys.stderr, flush=True)
         return common.EXIT_INTERRUPTED
     wall = time.perf_counter() - start
     if args.quiet:

@@ -26,6 +26,7 @@ def register(sub) -> None:
                     "the report: reports/demo/report.html (the shipped config 'moons_optimizers').",
         epilog=EXAMPLES)
     common.add_run_options(p, jobs=True)
+    p.add_argument("--resume", action="store_true", help="continue each run from its checkpoint (after Ctrl-C)")
     p.set_defaults(func=run)
 
 
