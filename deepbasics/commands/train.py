@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
+from pathlib import Path
 
 from ..errors import DeepBasicsError
 from . import common
@@ -61,8 +63,10 @@ def load_config(args):
     raw = saved.meta.get("config")
     if raw is None:
         raise DeepBasicsError(f"{args.resume} stores no config; give the CONFIG it was trained with")
-    return config.from_dict(config.apply_overrides(raw, common.overrides(args)), str(args.resume),
-                            saved.meta.get("base_dir", "."))
+    changes = common.overrides(args)
+    if not args.out:            # the report goes beside the checkpoint, never over a comparison's report
+        changes.append(f"output.dir={json.dumps(str(Path(args.resume).parent))}")
+    return config.from_dict(config.apply_overrides(raw, changes), str(args.resume))
 
 
 def run(args) -> int:
