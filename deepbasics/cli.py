@@ -19,8 +19,7 @@ EXIT_INTERRUPTED = 130
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message):                # argparse's own errors: one line, exit 2
-        self.print_usage(sys.stderr)
-        print(f"deepbasics: error: {message}", file=sys.stderr)
+        print(f"deepbasics: error: {message} (see '{self.prog} --help')", file=sys.stderr)
         raise SystemExit(EXIT_USAGE)
 
 

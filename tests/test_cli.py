@@ -204,7 +204,8 @@ def test_argparse_errors_exit_2_without_traceback(capsys):
         main(["train", "moons_adam", "--epochs", "0"])
     err = capsys.readouterr().err
     assert stop.value.code == 2 and "Traceback" not in err
-    assert err.strip().splitlines()[-1] == "deepbasics: error: argument --epochs: expected a whole number >= 1, got '0'"
+    assert err.strip().splitlines() == ["deepbasics: error: argument --epochs: expected a whole number >= 1, "
+                                        "got '0' (see 'deepbasics train --help')"]
 
 
 def test_divergence_names_the_epoch_and_keeps_the_last_good_weights(capsys, tmp_path):
