@@ -70,9 +70,14 @@ def test_targets_and_table_from_rows():
     assert found["W: deepbasics numpy throughput vs PyTorch eager (x)"]["met"] is None
     assert found["W: deepbasics jax share of SGEMM"]["met"] is False
     linear = [t for t in found.values() if t["target"].startswith("scaling m: numpy")][0]
-    assert linear["met"] is True                              # 10.5 vs 100.5 per 1e4 and 1e5: within 20%
+    assert linear["met"] is True and linear["value"] > 0.999   # exactly 0.5 + m/1000
     table = bench.format_table({"rows": rows, "targets": bench.targets(rows)})
     assert "deepbasics jax, warm cache" in table and "20.00x" in table and "MISSED" in table
+
+
+def test_linear_misfit():
+    assert bench.linear_misfit([(1, 2.0), (10, 11.0), (100, 101.0)]) < 1e-12
+    assert bench.linear_misfit([(1, 1.0), (10, 10.0), (100, 1000.0)]) > 0.2      # quadratic
 
 
 def test_memory_task_in_a_fresh_process():

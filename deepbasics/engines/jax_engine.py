@@ -14,19 +14,23 @@ There is no second copy of the math: layers, loss, optimizer and schedule are th
 run with ``ctx.xp = jax.numpy``. The permutations come from ``batching.epoch_orders`` (the
 same ``RandomState`` draws as the NumPy engine) and are passed in as index arrays; examples are
 gathered per batch inside the program, so the dataset is put on the device once and never
-copied per epoch. The rates come from the ``rates`` array the schedule computed up front.
+copied per epoch. (On the CPU, JAX uses a C-contiguous array of the run's dtype in place when
+its buffer is 64-byte aligned, and copies it once per fit otherwise.) The rates come from the
+``rates`` array the schedule computed up front.
 
 Precision. The engine computes in the dtype of ``state.theta``. JAX's 64-bit mode is a
 global flag; rather than setting it for the whole process, the engine turns it on only
 around its own tracing and calls (``jax.enable_x64``), so other JAX code in the process is
-unaffected. In float64 the costs equal the NumPy engine's to ~1e-12 relative (XLA's exp, pow
-and matmul round differently from NumPy's in the last bit), which prints every figure of the
-document identically. Epoch costs are summed in float64 in both precisions.
+unaffected. In float64 the costs equal the NumPy engine's to ~1e-13 relative, not to the bit:
+XLA's exp, pow and small matrix products round differently from NumPy's in the last bit. Every
+figure of the document prints identically. Epoch costs are summed in float64 in both precisions.
 
 Compilation. Block lengths are padded to a power of two (the loop runs only the real
 epochs), so a run compiles a handful of programs, which are kept for later fits of the same
 structure (``_PROGRAMS``) and in JAX's persistent compilation cache on disk
-(``~/.cache/deepbasics/jax``; ``DEEPBASICS_JAX_CACHE`` names another folder, or ``off``).
+(``~/.cache/deepbasics/jax``; ``DEEPBASICS_JAX_CACHE`` names another folder, or ``off``). JAX
+has one such cache per process: if the user has not configured one, importing this engine
+sets it (and lets it keep programs that compile fast, as these do).
 
 Device. The CPU by default: a small network is dominated by per-step latency, which a GPU
 only adds to. ``device="gpu"`` runs on the first GPU (an error if JAX sees none);
@@ -96,8 +100,8 @@ def pick_device(device: str | None, work: int):
     except RuntimeError:
         gpus = []
     if device == "gpu" and not gpus:
-        raise DeepBasicsError("device 'gpu' asked for, but JAX sees no GPU (install jax[cuda12]) ; "
-                              "use device='cpu'")
+        raise DeepBasicsError("device 'gpu' asked for, but JAX sees no GPU (install jax[cuda12], "
+                              "or use device='cpu')")
     if device == "gpu" or (device == "auto" and gpus and work >= AUTO_GPU_FLOPS):
         return gpus[0]
     return jax.devices("cpu")[0]
