@@ -25,8 +25,9 @@ unaffected. In float64 the costs equal the NumPy engine's to ~1e-13 relative, no
 XLA's exp, pow and small matrix products round differently from NumPy's in the last bit. Every
 figure of the document prints identically. Epoch costs are summed in float64 in both precisions.
 
-Compilation. Block lengths are padded to a power of two (the loop runs only the real
-epochs), so a run compiles a handful of programs, which are kept for later fits of the same
+Compilation. Block lengths are padded (the loop runs only the real epochs): to MAX_BLOCK when
+that is cheap, else to a power of two, so a run compiles one or a handful of programs, which
+are kept for later fits of the same
 structure (``_PROGRAMS``) and in JAX's persistent compilation cache on disk
 (``~/.cache/deepbasics/jax``; ``DEEPBASICS_JAX_CACHE`` names another folder, or ``off``). JAX
 has one such cache per process: if the user has not configured one, importing this engine
@@ -62,7 +63,9 @@ except ImportError:  # pragma: no cover - depends on the environment
 CACHE_ENV = "DEEPBASICS_JAX_CACHE"
 ORDERS_BUDGET = 64 * 2**20      # bytes of permutation indices sent to the device per call
 MAX_BLOCK = 1024                # epochs per compiled call at most
+ONE_SHAPE_BYTES = 8 * 2**20     # below this, every block is padded to MAX_BLOCK epochs
 AUTO_GPU_FLOPS = 2**24          # multiply-adds per step above which device="auto" picks a GPU
+SMALL_STEP_WORK = 2**20         # multiply-adds per step below which a CPU program runs single-threaded
 DEVICES = ("cpu", "gpu", "auto")
 
 _PROGRAMS: dict = {}            # structural key -> jitted block function (reused across fits)
@@ -192,14 +195,28 @@ class Program(NamedTuple):
         return lax.fori_loop(0, n, body, (state, costs))
 
 
-def compiled(program: Program):
-    """The jitted ``program.block``, shared by every fit of the same structure."""
+def compiler_options(device, work: int) -> dict:
+    """XLA options for a program on ``device`` with ``work`` multiply-adds per step.
+
+    A tiny network's step is a chain of ~25 small kernels; on the CPU, handing each to a thread
+    pool (Eigen's, or XNNPACK/YNNPACK's for the matrix products) costs more than the kernel
+    itself. Below SMALL_STEP_WORK they run inline on the calling thread: ~30% faster per step
+    on the document's network (measured on 2 cores; see BENCHMARKS.md). Larger steps keep the
+    defaults, whose multithreaded matrix products they need.
+    """
+    if device.platform != "cpu" or work >= SMALL_STEP_WORK:
+        return {}
+    return {"xla_cpu_multi_thread_eigen": False, "xla_cpu_experimental_ynn_fusion_type": ""}
+
+
+def compiled(program: Program, options: dict):
+    """The jitted ``program.block``, shared by every fit of the same structure and options."""
     key = _structure_key(program.setup)
     if key is None:
-        return jax.jit(program.block)
-    key = (key, *program[1:])
+        return jax.jit(program.block, compiler_options=options)
+    key = (key, *program[1:], tuple(sorted(options.items())))
     if key not in _PROGRAMS:
-        _PROGRAMS[key] = jax.jit(program.block)
+        _PROGRAMS[key] = jax.jit(program.block, compiler_options=options)
     return _PROGRAMS[key]
 
 
@@ -219,10 +236,18 @@ class JaxEngine:
         self.program = Program(setup, int(batch_size), self.m, self.rates.shape[1], stochastic)
         work = int(batch_size) * sum(int(np.prod(s)) for shapes in setup.shapes for s in shapes)
         self.device = pick_device(device, work)
+        self.options = compiler_options(self.device, work)
         self.max_block = max(1, min(MAX_BLOCK, ORDERS_BUDGET // (4 * self.m)))
         self._data = None            # (X, Y) as given, and their device copies
 
     # -- running ---------------------------------------------------------------------------
+    def rows(self, n: int) -> int:
+        """Rows the block's orders are padded to: every block alike when that is at most
+        ONE_SHAPE_BYTES of indices (one program to compile), else n up to a power of two."""
+        if self.max_block * self.m * 4 <= ONE_SHAPE_BYTES:
+            return self.max_block
+        return min(self.max_block, 1 << (n - 1).bit_length())
+
     def _device_data(self, X, Y, dtype):
         """X and Y on the device in the run's dtype, put there once per dataset."""
         if self._data is None or self._data[0] is not X or self._data[1] is not Y:
@@ -239,12 +264,12 @@ class JaxEngine:
             dtype = np.asarray(state.theta).dtype
             Xd, Yd = self._device_data(X, Y, dtype)
             dev_state = jax.device_put(jax.tree_util.tree_map(jnp.asarray, state), self.device)
-            program = compiled(self.program)
+            program = compiled(self.program, self.options)
             costs = []
             epoch = epoch_start
             while epoch < epoch_stop:
                 n = min(self.max_block, epoch_stop - epoch)
-                rows = min(self.max_block, 1 << (n - 1).bit_length())      # n padded to a power of 2
+                rows = self.rows(n)
                 orders = np.zeros((rows, self.m), dtype=np.int32)
                 orders[:n] = epoch_orders(self.m, range(epoch, epoch + n), self.shuffle_seed)
                 rates = np.zeros((rows, self.rates.shape[1]), dtype=dtype)
