@@ -26,12 +26,13 @@ XLA's exp, pow and small matrix products round differently from NumPy's in the l
 figure of the document prints identically. Epoch costs are summed in float64 in both precisions.
 
 Compilation. Block lengths are padded (the loop runs only the real epochs): to MAX_BLOCK when
-that is cheap, else to a power of two, so a run compiles one or a handful of programs, which
-are kept for later fits of the same
-structure (``_PROGRAMS``) and in JAX's persistent compilation cache on disk
-(``~/.cache/deepbasics/jax``; ``DEEPBASICS_JAX_CACHE`` names another folder, or ``off``). JAX
-has one such cache per process: if the user has not configured one, importing this engine
-sets it (and lets it keep programs that compile fast, as these do).
+that is cheap, else to a power of two, so a run compiles one or a handful of programs. They
+are kept for later fits of the same structure (``_PROGRAMS``) and in JAX's persistent
+compilation cache on disk (``~/.cache/deepbasics/jax``; ``DEEPBASICS_JAX_CACHE`` names another
+folder, or ``off``). JAX has one such cache per process: if the user has not configured one,
+importing this engine sets it (and lets it keep programs that compile fast, as these do).
+Tiny CPU programs run their kernels inline rather than through XLA's thread pools
+(``compiler_options``).
 
 Device. The CPU by default: a small network is dominated by per-step latency, which a GPU
 only adds to. ``device="gpu"`` runs on the first GPU (an error if JAX sees none);
