@@ -68,11 +68,6 @@ def dense_gradient_norms(rows: list[dict]) -> list[float]:
     return [r["grad_norm"] for r in rows if "grad_norm" in r]
 
 
-def activation_variances(rows: list[dict]) -> list[float]:
-    """Output variance of each hidden activation layer, first to last."""
-    return [r["out_var"] for r in rows if r["layer"] not in ("BatchNorm",) and not r["layer"].startswith("Dense")]
-
-
 def orders_of_magnitude(rows: list[dict]) -> float:
     """log10(||dW_last|| / ||dW_first||): how many orders of magnitude smaller the first layer's
     weight gradient is than the last one's (positive: vanishing towards the input)."""
