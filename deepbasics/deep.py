@@ -34,7 +34,7 @@ from .activations import SELU, LeakyReLU, ReLU, Sigmoid, Tanh
 from .batchnorm import BatchNorm
 from .datasets import moons
 from .dense import Dense
-from .errors import DeepBasicsError
+from .errors import DeepBasicsError, DivergedError
 from .fileio import atomic_write_bytes, atomic_write_text
 from .model import Sequential
 
@@ -68,12 +68,13 @@ def build(recipe: Recipe, depth: int, width: int, seed: int) -> Sequential:
 def _profile(rows: list[dict]) -> dict:
     """The per-layer series the plots and the summary use, from ``diagnostics.inspect`` rows."""
     dense = [r for r in rows if r["layer"].startswith("Dense")]
-    acts = [r for r in rows if r["layer"] not in ("BatchNorm",) and not r["layer"].startswith("Dense")]
-    hidden_acts = acts[:-1] if acts and acts[-1]["layer"] == "Sigmoid" and len(acts) > len(dense) - 1 else acts
+    # the rows come from Sequential.diagnose, which runs the network without its output sigmoid
+    # (fused into the loss), so every activation row is a hidden layer's
+    hidden_acts = [r for r in rows if r["layer"] != "BatchNorm" and not r["layer"].startswith("Dense")]
     return {
         "grad_norm": [r["grad_norm"] for r in dense],                    # first .. output layer
         "preact_var": [r["out_var"] for r in dense[:-1]],                # hidden Dense outputs
-        "act_var": [r["out_var"] for r in hidden_acts[:len(dense) - 1]],  # hidden activations
+        "act_var": [r["out_var"] for r in hidden_acts],                  # hidden activations
         "saturated": float(np.mean([r["saturated"] for r in hidden_acts if "saturated" in r]))
         if any("saturated" in r for r in hidden_acts) else None,
         "dead": float(np.mean([r["dead"] for r in hidden_acts if "dead" in r]))
@@ -106,8 +107,8 @@ def run(depths=DEPTHS, recipes=None, width: int = 100, epochs: int = 50, optimiz
                 history = model.fit(X, y, loss="binary_crossentropy", optimizer=optimizer, epochs=epochs,
                                     batch_size=batch_size, shuffle_seed=10)
                 costs = history.cost
-            except DeepBasicsError as err:     # a diverging recipe is a result, not a crash
-                diverged, costs = str(err), list(getattr(err, "history", None).cost if getattr(err, "history", None) else [])
+            except DivergedError as err:       # a diverging recipe is a result, not a crash
+                diverged, costs = str(err), (err.history.cost if err.history is not None else [])
             seconds = time.perf_counter() - start
             after = model.diagnose(X[probe], y[probe])
             accuracy = model.evaluate(X, y)["accuracy"]
