@@ -226,42 +226,32 @@ def plot(results: dict, out_dir: Path) -> list[Path]:
                  "preactivation_variance.png")
     panel_figure("grad_norm", "Norm of each layer's weight gradient ||dL/dW||", "gradient norm", "gradient_norm.png")
 
-    fig, axes = plt.subplots(1, len(depths), figsize=(4.2 * len(depths), 3.8), squeeze=False)
-    for col, depth in enumerate(depths):
-        ax = axes[0][col]
-        for name in names:
-            r = _find(results, name, depth)
-            if r and any(v > 0 for v in r["weight_change"]):
-                ax.plot(range(1, len(r["weight_change"]) + 1), [max(v, 1e-12) for v in r["weight_change"]],
-                        marker="o", ms=2.5, lw=1.4, color=colours[name], label=name)
-        ax.set_yscale("log")
-        ax.set_title(f"depth {depth}", fontsize=10)
-        ax.set_xlabel("layer")
-        ax.grid(True, which="major", alpha=0.3)
-    axes[0][0].set_ylabel("||W_after - W_before|| / ||W_before||")
-    axes[0][0].legend(fontsize=8)
-    fig.suptitle("How far training moved each layer's weights", fontsize=13)
-    fig.tight_layout()
-    written.append(_save(fig, out_dir / "weight_change.png"))
-    plt.close(fig)
+    def row_figure(series, title, xlabel, ylabel, filename, first=1):
+        """One panel per depth; ``series(run)`` gives the values to draw from x = first on."""
+        fig, axes = plt.subplots(1, len(depths), figsize=(4.2 * len(depths), 3.8), squeeze=False)
+        for col, depth in enumerate(depths):
+            ax = axes[0][col]
+            for name in names:
+                r = _find(results, name, depth)
+                values = series(r) if r else []
+                if any(v > 0 for v in values):
+                    ax.plot(range(first, len(values) + first), [max(v, 1e-12) for v in values],
+                            marker="o" if first else None, ms=2.5, lw=1.4, color=colours[name], label=name)
+            ax.set_yscale("log")
+            ax.set_title(f"depth {depth}", fontsize=10)
+            ax.set_xlabel(xlabel)
+            ax.grid(True, which="major", alpha=0.3)
+        axes[0][0].set_ylabel(ylabel)
+        axes[0][0].legend(fontsize=8)
+        fig.suptitle(title, fontsize=13)
+        fig.tight_layout()
+        written.append(_save(fig, out_dir / filename))
+        plt.close(fig)
 
-    fig, axes = plt.subplots(1, len(depths), figsize=(4.2 * len(depths), 3.8), squeeze=False)
-    for col, depth in enumerate(depths):
-        ax = axes[0][col]
-        for name in names:
-            r = _find(results, name, depth)
-            if r and r["costs"]:
-                ax.plot(range(len(r["costs"])), r["costs"], color=colours[name], lw=1.4, label=name)
-        ax.set_yscale("log")
-        ax.set_title(f"depth {depth}", fontsize=10)
-        ax.set_xlabel("epoch")
-        ax.grid(True, which="major", alpha=0.3)
-    axes[0][0].set_ylabel("cost")
-    axes[0][0].legend(fontsize=8)
-    fig.suptitle("Training curves (binary cross-entropy)", fontsize=13)
-    fig.tight_layout()
-    written.append(_save(fig, out_dir / "training_curves.png"))
-    plt.close(fig)
+    row_figure(lambda r: r["weight_change"], "How far training moved each layer's weights", "layer",
+               "||W_after - W_before|| / ||W_before||", "weight_change.png")
+    row_figure(lambda r: r["costs"], "Training curves (binary cross-entropy)", "epoch", "cost",
+               "training_curves.png", first=0)
     return written
 
 
