@@ -30,6 +30,7 @@ Sigmoid is written as the document writes it, with z clipped at -500 so exp neve
 from __future__ import annotations
 
 import math
+from abc import abstractmethod
 
 import numpy as np
 
@@ -41,11 +42,13 @@ from .rand import uniform
 class Activation(Layer):
     """An elementwise f with derivative f'(z) expressed through z and a = f(z)."""
 
+    @abstractmethod
     def fn(self, z, xp):
-        raise NotImplementedError(f"{type(self).__name__} must define fn")
+        """f(z), elementwise."""
 
+    @abstractmethod
     def derivative(self, z, a, xp):
-        raise NotImplementedError(f"{type(self).__name__} must define derivative")
+        """f'(z), given z and a = f(z) (whichever is cheaper)."""
 
     def forward(self, params, state, z, ctx: Context):
         a = self.fn(z, ctx.xp)
@@ -102,15 +105,19 @@ class LeakyReLU(Activation):
         return xp.where(z > 0, 1.0, self.alpha)
 
 
-class Softmax(Activation):
-    """Row-wise softmax over the last axis; pair it with categorical cross-entropy."""
+class Softmax(Layer):
+    """Row-wise softmax over the last axis; pair it with categorical cross-entropy.
+    Not elementwise, so its backward is the Jacobian-vector product, not da * f'(z)."""
 
     def fn(self, z, xp):
         e = xp.exp(z - xp.max(z, axis=-1, keepdims=True))
         return e / xp.sum(e, axis=-1, keepdims=True)
 
-    def backward(self, params, cache, da, ctx: Context, need_dx: bool = True):
-        z, a = cache
+    def forward(self, params, state, z, ctx: Context):
+        a = self.fn(z, ctx.xp)
+        return a, a, state
+
+    def backward(self, params, a, da, ctx: Context, need_dx: bool = True):
         return a * (da - ctx.xp.sum(da * a, axis=-1, keepdims=True)), ()
 
 

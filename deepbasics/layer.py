@@ -13,6 +13,7 @@ and, traced and compiled, under ``jax.numpy``: ``ctx.xp`` is the array module.
 """
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -36,7 +37,7 @@ class Built(NamedTuple):
     n_out: int             # width of the layer's output
 
 
-class Layer:
+class Layer(ABC):
     """Base class. Subclasses override ``build`` (if they own arrays), ``forward`` and ``backward``.
 
     ``stochastic`` layers draw random numbers in training (``rand.uniform(ctx, ...)``).
@@ -56,12 +57,13 @@ class Layer:
     def build(self, n_in: int, rng, initializer) -> Built:
         return Built((), (), n_in)
 
+    @abstractmethod
     def forward(self, params, state, x, ctx: Context):
-        raise NotImplementedError(f"{type(self).__name__} must define forward")
+        """Return ``(y, cache, state)``: the output, what backward needs, the new buffers."""
 
+    @abstractmethod
     def backward(self, params, cache, dy, ctx: Context, need_dx: bool = True):
         """Return ``(dL/dx, grads)``; ``dx`` may be None when ``need_dx`` is False."""
-        raise NotImplementedError(f"{type(self).__name__} must define backward")
 
     def __repr__(self) -> str:
         fields = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if not k.startswith("_"))

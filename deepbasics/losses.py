@@ -18,6 +18,8 @@ into the from-logits form by ``network.fuse_output``: stable, and the same gradi
 """
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+
 import numpy as np
 
 from .activations import Sigmoid, Softmax
@@ -31,22 +33,25 @@ def _clamped_log(p, xp):
     return xp.maximum(xp.log(xp.maximum(p, 1e-44)), LOG_FLOOR)
 
 
-class Loss:
+class Loss(ABC):
     name = "loss"
     output_activation = None     # the activation class this loss can absorb when from_logits
 
+    @abstractmethod
     def forward(self, out, y, xp):
-        raise NotImplementedError
+        """Per-example losses, shape (m,)."""
 
+    @abstractmethod
     def backward(self, out, y, xp):
-        raise NotImplementedError
+        """d(mean over the batch of the losses) / d out, shape of ``out``."""
 
+    @abstractmethod
     def targets(self, y, n_out: int) -> np.ndarray:
         """Check labels and shape them (m, n_out) as float64; raise a clear error otherwise."""
-        raise NotImplementedError
 
     def from_logits_version(self) -> "Loss":
-        raise NotImplementedError
+        """The same loss taking logits (only for losses with an ``output_activation``)."""
+        raise DeepBasicsError(f"{self.name} has no from-logits form")
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(from_logits={getattr(self, 'from_logits', False)})"

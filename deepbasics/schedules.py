@@ -22,6 +22,7 @@ Step-unit schedules apply f(step) at each step (timing does not apply).
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,12 +33,13 @@ UNITS = ("epoch", "step")
 TIMINGS = ("document", "immediate")
 
 
-class Schedule:
+class Schedule(ABC):
     unit: str = "epoch"
     timing: str = "document"
 
+    @abstractmethod
     def __call__(self, lr0: float, count: int) -> float:
-        raise NotImplementedError
+        """The rate after ``count`` units (epochs or steps), starting from ``lr0``."""
 
     def _check(self):
         if self.unit not in UNITS:
@@ -57,8 +59,9 @@ class Schedule:
     def rate_after_epoch(self, lr0: float, epoch: int, steps_per_epoch: int) -> float:
         """The rate in force once epoch ``epoch`` has finished (what the document prints as
         'learning rate after epoch N'): the rate of the next epoch's first update."""
-        return float(self.rates(lr0, epoch + 2, steps_per_epoch)[epoch + 1, 0]) if self.unit == "step" \
-            else float(self(lr0, epoch if self.timing == "document" else epoch + 1))
+        if self.unit == "step":
+            return float(self(lr0, (epoch + 1) * steps_per_epoch))
+        return float(self(lr0, epoch if self.timing == "document" else epoch + 1))
 
 
 @dataclass(frozen=True)
