@@ -222,9 +222,16 @@ def test_divergence_names_the_epoch_and_keeps_the_last_good_weights(capsys, tmp_
 
 
 # -- Ctrl-C ---------------------------------------------------------------------------------------
+def _default_sigint():
+    # A process started in the background of a non-interactive shell (as CI may start the suite)
+    # inherits SIGINT ignored, and Python then never raises KeyboardInterrupt; restore the default
+    # so the child behaves as under a terminal's Ctrl-C.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def deepbasics(*argv, **kw):
     return subprocess.Popen([sys.executable, "-m", "deepbasics", *argv], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, **kw)
+                            stderr=subprocess.PIPE, text=True, preexec_fn=_default_sigint, **kw)
 
 
 def test_ctrl_c_saves_a_checkpoint_and_resume_is_bit_identical(tmp_path):
