@@ -1,5 +1,6 @@
 """Whole networks: gradients of a random MLP against finite differences and PyTorch autograd."""
 import numpy as np
+import pytest
 import torch
 from hypothesis import given, strategies as st
 
@@ -94,3 +95,24 @@ def test_train_step_is_pure_and_applies_the_optimizer():
     _, g, _ = loss_and_grads(setup, theta, state, x, y, CTX)
     np.testing.assert_allclose(new.theta, theta - 0.1 * g)
     assert new.opt_state.step == 1
+
+
+def test_split_and_flat_steps_agree():
+    """train_step_split (one buffer per array, as the JAX engine runs it) equals train_step."""
+    from deepbasics.step import join_state, split_state, train_step_split
+    layers, params, state = random_mlp([3, 5, 4, 2], "tanh", 1)
+    rng = np.random.default_rng(2)
+    x, y = rng.normal(size=(6, 3)), rng.normal(size=(6, 2))
+    for opt in (db.optim.GD(0.1), db.optim.Momentum(0.1), db.optim.Adam(0.01), db.optim.AdamW(0.01)):
+        setup = Setup(layers, losses.MeanSquaredError(), opt, network.shapes_of(params), clip_norm=0.5)
+        theta = network.flatten(params, np)
+        flat = TrainState(theta, opt.init(theta, np), state)
+        split = split_state(flat, setup.shapes)
+        for _ in range(3):
+            flat, l1 = train_step(setup, flat, x, y, 0.1, CTX)
+            split, l2 = train_step_split(setup, split, x, y, 0.1, CTX)
+            assert float(l1) == pytest.approx(float(l2), rel=1e-14)    # the clip norm sums in another order
+        joined = join_state(split, np)
+        np.testing.assert_allclose(joined.theta, flat.theta, rtol=1e-12)
+        for a, b in zip(joined.opt_state, flat.opt_state):
+            np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-16)

@@ -108,11 +108,13 @@ def test_clipping_matches_torch():
         t = torch.nn.Parameter(torch.zeros(3, dtype=torch.float64))
         t.grad = torch.tensor(g)
         torch.nn.utils.clip_grad_norm_([t], max_norm)
-        ours = clip_gradients(g, Setup((), None, None, (), clip_norm=max_norm), np)
+        ours, = clip_gradients([g], Setup((), None, None, (), clip_norm=max_norm), np)
         np.testing.assert_allclose(ours, t.grad.numpy(), rtol=1e-15)
+        parts = clip_gradients([g[:1], g[1:]], Setup((), None, None, (), clip_norm=max_norm), np)
+        np.testing.assert_allclose(np.concatenate(parts), ours, rtol=1e-15)   # one norm over all arrays
     t.grad = torch.tensor(g)
     torch.nn.utils.clip_grad_value_([t], 3.5)
-    np.testing.assert_array_equal(clip_gradients(g, Setup((), None, None, (), clip_value=3.5), np), t.grad.numpy())
+    np.testing.assert_array_equal(clip_gradients([g], Setup((), None, None, (), clip_value=3.5), np)[0], t.grad.numpy())
 
 
 def test_fit_clips_and_rejects_bad_limits():

@@ -11,7 +11,9 @@ A block of epochs runs as one XLA program:
         costs[i] = sum_k loss_k / m
 
 There is no second copy of the math: layers, loss, optimizer and schedule are the NumPy code,
-run with ``ctx.xp = jax.numpy``. The permutations come from ``batching.epoch_orders`` (the
+run with ``ctx.xp = jax.numpy``. A network with at least SMALL_STEP_WORK multiply-adds per step
+runs ``train_step_split``, the same update with one buffer per weight array instead of one flat
+buffer (see ``Program.block``). The permutations come from ``batching.epoch_orders`` (the
 same ``RandomState`` draws as the NumPy engine) and are passed in as index arrays; examples are
 gathered per batch inside the program, so the dataset is put on the device once and never
 copied per epoch. (On the CPU, JAX uses a C-contiguous array of the run's dtype in place when
@@ -52,7 +54,7 @@ from .. import optim
 from ..batching import epoch_orders
 from ..errors import DeepBasicsError
 from ..layer import Context
-from ..step import Setup, TrainState, train_step
+from ..step import Setup, TrainState, join_state, split_state, train_step, train_step_split
 
 try:
     import jax
@@ -156,6 +158,7 @@ class Program(NamedTuple):
     m: int
     steps: int                   # updates per epoch
     stochastic: bool             # whether a step needs a random key
+    split: bool                  # run step.train_step_split (one buffer per array) inside
 
     def ctx(self, noise_seed, global_step) -> Context:
         """Context of one step: its own key, derived from the noise seed and the step number."""
@@ -172,7 +175,7 @@ class Program(NamedTuple):
             state, total = carry
             idx, lr, k = xs
             ctx = self.ctx(noise_seed, epoch * self.steps + k)
-            state, loss_sum = train_step(setup, state, X[idx], Y[idx], lr, ctx)
+            state, loss_sum = self.step(setup, state, X[idx], Y[idx], lr, ctx)
             return (state, total + loss_sum.astype(jnp.float64)), None
 
         (state, total), _ = lax.scan(step, (state, jnp.float64(0.0)),
@@ -180,7 +183,7 @@ class Program(NamedTuple):
         if full * bs < self.m:                   # the partial last batch, a shape of its own
             idx = order[full * bs:]
             ctx = self.ctx(noise_seed, epoch * self.steps + full)
-            state, loss_sum = train_step(setup, state, X[idx], Y[idx], rates[full], ctx)
+            state, loss_sum = self.step(setup, state, X[idx], Y[idx], rates[full], ctx)
             total = total + loss_sum.astype(jnp.float64)
         return state, total / self.m
 
@@ -193,7 +196,17 @@ class Program(NamedTuple):
             return state, costs.at[i].set(cost)
 
         costs = jnp.full(orders.shape[0], jnp.nan, dtype=jnp.float64)
-        return lax.fori_loop(0, n, body, (state, costs))
+        if not self.split:
+            return lax.fori_loop(0, n, body, (state, costs))
+        # A wide network keeps its parameters and optimizer state as one buffer per array inside
+        # the program (step.train_step_split): packing its gradients into one flat buffer at every
+        # step compiles to code that costs about as much as the matrix products (W: 2.0 s per
+        # epoch split, 4.4 s flat). A tiny network is faster flat (fewer kernels per update).
+        state, costs = lax.fori_loop(0, n, body, (split_state(state, self.setup.shapes), costs))
+        return join_state(state, jnp), costs
+
+    def step(self, *args):
+        return train_step_split(*args) if self.split else train_step(*args)
 
 
 def compiler_options(device, work: int) -> dict:
@@ -239,8 +252,9 @@ class JaxEngine:
         self.shuffle_seed = shuffle_seed
         stochastic = any(layer.stochastic for layer in setup.layers)
         self.noise_seed = int(noise_seed or 0) if stochastic else 0
-        self.program = Program(setup, int(batch_size), self.m, self.rates.shape[1], stochastic)
         work = int(batch_size) * sum(int(np.prod(s)) for shapes in setup.shapes for s in shapes)
+        self.program = Program(setup, int(batch_size), self.m, self.rates.shape[1], stochastic,
+                               split=work >= SMALL_STEP_WORK)
         self.device = pick_device(device, work)
         self.options = compiler_options(self.device, work)
         self.max_block = max(1, min(MAX_BLOCK, ORDERS_BUDGET // (4 * self.m)))
