@@ -222,16 +222,17 @@ def test_divergence_names_the_epoch_and_keeps_the_last_good_weights(capsys, tmp_
 
 
 # -- Ctrl-C ---------------------------------------------------------------------------------------
-def _default_sigint():
-    # A process started in the background of a non-interactive shell (as CI may start the suite)
-    # inherits SIGINT ignored, and Python then never raises KeyboardInterrupt; restore the default
-    # so the child behaves as under a terminal's Ctrl-C.
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
+# A process started in the background of a non-interactive shell (as CI may start the suite)
+# inherits SIGINT ignored, and Python then never raises KeyboardInterrupt. The child restores
+# Python's own handler first, so it behaves as under a terminal's Ctrl-C (done in the child's
+# code rather than with preexec_fn, which would fork a process that has JAX's threads).
+_WITH_CTRL_C = ("import runpy, signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
+                "runpy.run_module('deepbasics', run_name='__main__', alter_sys=True)")
 
 
 def deepbasics(*argv, **kw):
-    return subprocess.Popen([sys.executable, "-m", "deepbasics", *argv], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, preexec_fn=_default_sigint, **kw)
+    return subprocess.Popen([sys.executable, "-c", _WITH_CTRL_C, *argv], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, **kw)
 
 
 def test_ctrl_c_saves_a_checkpoint_and_resume_is_bit_identical(tmp_path):
