@@ -178,6 +178,15 @@ def findings(results: dict) -> list[str]:
             worst = min(runs, key=lambda r: r["accuracy"])
             out.append(f"Depth {depth}: best {best['recipe']} ({best['accuracy']:.1%}), worst {worst['recipe']} "
                        f"({worst['accuracy']:.1%}).")
+    adaptive = results["settings"]["optimizer"].startswith(("Adam", "RMSProp", "AdaGrad"))
+    bad = [r for r in results["runs"] if r["recipe"] == "N(0,1)+sigmoid" and r["init"]["orders"] > 0]
+    if adaptive and bad:
+        r = max(bad, key=lambda r: r["init"]["orders"])
+        out.append(f"{results['settings']['optimizer'].split('(')[0]} divides each update by the running size of "
+                   f"its gradient, so a small gradient does not mean a small step: at depth {r['depth']} the "
+                   f"N(0,1)+sigmoid first layer, whose gradient started {r['init']['orders']:.1f} orders of "
+                   f"magnitude below the last layer's, moved {r['weight_change'][0]:.2%} against the output "
+                   f"layer's {r['weight_change'][-1]:.2%}.")
     relu = [r for r in results["runs"] if r["recipe"] == "He+ReLU" and r["trained"]["dead"] is not None]
     if relu:
         r = max(relu, key=lambda r: r["depth"])
