@@ -217,6 +217,12 @@ class Sequential:
                        ``history.diagnostics``, on up to 512 training examples
         """
         X = as_features(X)
+        for name, value in (("clip_norm", clip_norm), ("clip_value", clip_value)):
+            if value is not None and (check_nonnegative(name, value) == 0):
+                raise DeepBasicsError(f"{name} must be > 0 (or None for no clipping), got {value!r}")
+        if isinstance(diagnostics_every, bool) or not isinstance(diagnostics_every, numbers.Integral) \
+                or diagnostics_every < 0:
+            raise DeepBasicsError(f"diagnostics_every must be a whole number >= 0, got {diagnostics_every!r}")
         if self.params is None:
             self.build(X.shape[1])
         elif X.shape[1] != self.input_dim:
@@ -248,12 +254,6 @@ class Sequential:
             validate = self._validator(validation_data, loss)
 
         body, fit_loss = fuse_output(self.layers, loss)
-        for name, value in (("clip_norm", clip_norm), ("clip_value", clip_value)):
-            if value is not None and (check_nonnegative(name, value) == 0):
-                raise DeepBasicsError(f"{name} must be > 0 (or None for no clipping), got {value!r}")
-        if isinstance(diagnostics_every, bool) or not isinstance(diagnostics_every, numbers.Integral) \
-                or diagnostics_every < 0:
-            raise DeepBasicsError(f"diagnostics_every must be a whole number >= 0, got {diagnostics_every!r}")
         setup = Setup(body, fit_loss, optimizer, shapes_of(self.params[:len(body)]), clip_norm, clip_value)
         theta = flatten(self.params[:len(body)], np).astype(dtype, copy=False)
         resume = initial_epoch > 0 and self.opt_state is not None and self.optimizer == optimizer

@@ -160,3 +160,11 @@ def test_fit_leaves_global_random_state_alone(data):
     state = np.random.get_state()[1].copy()
     small_model().fit(X, y, epochs=2, batch_size=32)
     np.testing.assert_array_equal(np.random.get_state()[1], state)
+
+
+def test_rejected_fit_leaves_an_unbuilt_model_unbuilt(data):
+    X, y = data
+    model = db.Sequential([db.Dense(3), db.Dense(1), db.Sigmoid()], seed=0)
+    with pytest.raises(db.DeepBasicsError, match="clip_norm"):
+        model.fit(X, y, clip_norm=0)
+    assert model.params is None
