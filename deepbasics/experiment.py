@@ -181,6 +181,7 @@ def _merge(previous: dict | None, history: History) -> History:
         return history
     merged = History(previous.get("params"))
     merged.diagnostics = list(previous.get("diagnostics", [])) + list(history.diagnostics)
+    merged.stopped = history.stopped
     cols = {k: [np.nan if v is None else v for v in vals] for k, vals in previous["history"].items()}
     for i, e in enumerate(previous["epoch"]):
         merged.append(e, {k: v[i] for k, v in cols.items()})
@@ -222,7 +223,8 @@ def _run(label, cfg, prepared, *, progress, checkpoint, checkpoint_every, resume
     n_body = len(fuse_output(model.layers, losses.get(loss))[0])
     shapes = shapes_of(model.params[:n_body])
 
-    steps = -(-len(prepared.y_train) // (batch or len(prepared.y_train)))
+    m_train = len(prepared.y_train)
+    steps = m_train // min(batch or m_train, m_train) if tc.drop_last else -(-m_train // (batch or m_train))
 
     def meta(epoch: int, status: str) -> dict:
         """Everything but the arrays: seeds, optimizer, schedule position, history, config."""
@@ -257,8 +259,9 @@ def _run(label, cfg, prepared, *, progress, checkpoint, checkpoint_every, resume
                                shuffle_seed=tc.shuffle_seed, validation_data=validation,
                                validation_freq=tc.validation_freq, engine=tc.engine, initial_epoch=initial,
                                noise_seed=noise_seed, on_epoch=recorder, dtype=tc.dtype, clip_norm=tc.clip_norm,
-                               clip_value=tc.clip_value, diagnostics_every=tc.diagnostics_every)
-            history.diagnostics = fitted.diagnostics
+                               clip_value=tc.clip_value, diagnostics_every=tc.diagnostics_every,
+                               early_stopping=tc.early_stopping, drop_last=tc.drop_last)
+            history.diagnostics, history.stopped = fitted.diagnostics, fitted.stopped
         elif initial > tc.epochs:
             raise DeepBasicsError(f"the checkpoint has {initial} epochs done, more than train.epochs = {tc.epochs}; "
                                   f"raise train.epochs to continue it")

@@ -21,7 +21,8 @@ from .errors import DeepBasicsError, as_features, check_nonnegative, check_posit
 from .layer import Context, Layer
 from .network import build, flatten, forward, fuse_output, shapes_of, unflatten
 from .step import Setup, TrainState
-from .train import History, run_epochs
+from .batching import Truncated
+from .train import EarlyStopping, History, run_epochs
 
 PREDICT_CHUNK = 8192       # rows per forward pass in predict/evaluate (bounds memory)
 
@@ -191,7 +192,8 @@ class Sequential:
             validation_data=None, validation_freq: int = 1, verbose: int = 0, engine: str = "numpy",
             initial_epoch: int = 0, noise_seed: int | None = None, print_fn=print, on_epoch=None,
             dtype="float64", device: str | None = None, clip_norm: float | None = None,
-            clip_value: float | None = None, diagnostics_every: int = 0) -> History:
+            clip_value: float | None = None, diagnostics_every: int = 0, early_stopping=None,
+            drop_last: bool = False) -> History:
         """Train on X (m, n_in) and y; return the History.
 
         loss           name or Loss ("binary_crossentropy", "categorical_crossentropy", "mse")
@@ -215,6 +217,12 @@ class Sequential:
         diagnostics_every  N > 0 records ``diagnostics.inspect`` (activation statistics and gradient
                        norms per layer) before training and after every N-th epoch into
                        ``history.diagnostics``, on up to 512 training examples
+        early_stopping None, an ``EarlyStopping`` or a dict of its settings ({"monitor": "val_loss",
+                       "patience": 10, "min_delta": 0.0, "restore_best_weights": False}); stops
+                       when the monitored metric stops improving; ``history.stopped`` says where and why
+        drop_last      leave out each epoch's last, partial mini-batch (its examples are drawn
+                       again in other epochs): every update sees batch_size examples, so BatchNorm
+                       never normalises over a handful of examples; cost = sum of losses / examples used
         """
         X = as_features(X)
         for name, value in (("clip_norm", clip_norm), ("clip_value", clip_value)):
@@ -252,6 +260,12 @@ class Sequential:
         validate = None
         if validation_data is not None:
             validate = self._validator(validation_data, loss)
+        early_stopping = EarlyStopping.get(early_stopping)
+        if early_stopping is not None and early_stopping.monitor.startswith("val_") and validate is None:
+            raise DeepBasicsError(f"early stopping monitors {early_stopping.monitor!r}, which needs validation_data "
+                                  f"(or monitor 'cost', the training cost)")
+        if not isinstance(drop_last, bool):
+            raise DeepBasicsError(f"drop_last must be True or False, got {drop_last!r}")
 
         body, fit_loss = fuse_output(self.layers, loss)
         setup = Setup(body, fit_loss, optimizer, shapes_of(self.params[:len(body)]), clip_norm, clip_value)
@@ -261,17 +275,21 @@ class Sequential:
             else optimizer.init(theta, np)
         layer_state = [tuple(_cast(a, dtype) for a in s) for s in self.state[:len(body)]]
         state = TrainState(theta, opt_state, layer_state)
-        steps = -(-m // batch_size)
+        steps = m // batch_size if drop_last else -(-m // batch_size)
+        order = Truncated(shuffle_seed if shuffle else None, m) if drop_last else (shuffle_seed if shuffle else None)
         rates = schedule.rates(optimizer.lr, epochs, steps)
         Engine = engines.get(engine)
         noise_seed = self.seed if noise_seed is None else int(noise_seed)
-        runner = Engine(setup, batch_size=batch_size, rates=rates, shuffle_seed=shuffle_seed if shuffle else None,
-                        m=m, noise_seed=noise_seed, **({} if device is None else {"device": device}))
+        # with drop_last the engine sees m_used = steps * batch_size examples an epoch: the first
+        # m_used of each epoch's order of all m (batching.Truncated), so it just runs fewer steps
+        runner = Engine(setup, batch_size=batch_size, rates=rates, shuffle_seed=order,
+                        m=steps * batch_size if drop_last else m, noise_seed=noise_seed, **({} if device is None else {"device": device}))
         history = History({"epochs": epochs, "initial_epoch": initial_epoch, "batch_size": batch_size,
                            "steps_per_epoch": steps, "m": m, "shuffle_seed": shuffle_seed if shuffle else None,
                            "seed": self.seed, "noise_seed": noise_seed, "init": self.init, "optimizer": repr(optimizer),
                            "schedule": repr(schedule), "loss": loss.name, "engine": engine,
-                           "dtype": dtype.name})
+                           "dtype": dtype.name, "drop_last": drop_last,
+                           "early_stopping": None if early_stopping is None else vars(early_stopping).copy()})
         self.loss, self.optimizer = loss, optimizer
 
         def keep(new_state: TrainState) -> None:
@@ -287,14 +305,15 @@ class Sequential:
                                validate=(lambda s: (keep(s), validate())[1]) if validate else None,
                                validation_freq=validation_freq, print_fn=print_fn,
                                on_epoch=self._with_diagnostics(on_epoch, diagnostics_every, history, setup,
-                                                               X, Y, epochs, initial_epoch))
+                                                               X, Y, epochs, initial_epoch),
+                               early_stopping=early_stopping)
         except Exception as err:
             if hasattr(err, "state"):
                 keep(err.state)
                 self.epochs_done = len(history.epoch) + initial_epoch
             raise
         keep(final)
-        self.epochs_done = epochs
+        self.epochs_done = epochs if history.stopped is None else history.stopped["epoch"] + 1
         return history
 
     def _validator(self, validation_data, loss):
