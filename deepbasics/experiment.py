@@ -228,7 +228,8 @@ def _run(label, cfg, prepared, *, progress, checkpoint, checkpoint_every, resume
 
     def meta(epoch: int, status: str) -> dict:
         """Everything but the arrays: seeds, optimizer, schedule position, history, config."""
-        return {"config": cfg.to_dict(), "label": label, "status": status, "fingerprint": prepared.fingerprint(),
+        return {**ckpt_io.model_meta(model, losses.get(loss)),     # load_model rebuilds the network
+                "config": cfg.to_dict(), "label": label, "status": status, "fingerprint": prepared.fingerprint(),
                 "seed": model.seed, "shuffle_seed": tc.shuffle_seed if tc.shuffle else None,
                 "noise_seed": noise_seed, "split_seed": cfg.split.seed,
                 "optimizer": ckpt_io.describe_optimizer(optimizer), "schedule": repr(schedule),

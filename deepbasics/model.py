@@ -113,6 +113,12 @@ class Sequential:
             new.append(tuple(arrays))
         self.params = new
 
+    def save(self, path, **meta):
+        """Write the model to ``path`` (an .npz checkpoint: layers, weights, buffers, loss and
+        optimizer state; never pickled); ``deepbasics.load_model(path)`` restores it."""
+        from .checkpoint import save_model
+        return save_model(path, self, meta=meta or None)
+
     def count_params(self) -> int:
         self._require_built()
         return sum(int(a.size) for p in self.params for a in p)
