@@ -279,7 +279,8 @@ def _loss_from(saved: dict | None):
     table = {cls.__name__: cls for cls in losses.LOSSES.values()}
     if saved.get("class") not in table:
         raise DeepBasicsError(f"the checkpoint's loss {saved.get('class')!r} is not one of {', '.join(table)}")
-    return table[saved["class"]](from_logits=bool(saved.get("from_logits", False)))
+    cls = table[saved["class"]]
+    return cls(from_logits=True) if saved.get("from_logits") else cls()
 
 
 def load_model(path):
