@@ -12,6 +12,9 @@ EXAMPLES = """examples:
   deepbasics compare spirals_init --epochs 200     initialisation x activation
   deepbasics compare my.toml --jobs 2 --json results.json --quiet
   deepbasics compare my.toml --resume              after Ctrl-C: each run goes on where it stopped
+  deepbasics compare spirals_init --cluster local:2           the runs as tasks on a Dask LocalCluster
+  deepbasics compare my.toml --cluster tcp://HOST:8786 --checkpoint-dir /shared/ckpt
+                                                   on a running Dask scheduler (pip install 'deepbasics[dask]')
 
 A grid in the config: one run per combination of the listed values.
   [grid]
@@ -32,6 +35,14 @@ def register(sub) -> None:
     common.add_run_options(p, jobs=True)
     p.add_argument("--resume", action="store_true",
                    help="continue each run from its checkpoint in <report folder>/checkpoints/ (Ctrl-C leaves them)")
+    p.add_argument("--cluster", metavar="local[:N]|tcp://HOST:PORT",
+                   help="run each run as a task on Dask: a LocalCluster of N worker processes, or a running "
+                        "scheduler; a dying worker's run is retried elsewhere from its checkpoint")
+    p.add_argument("--checkpoint-dir", metavar="DIR",
+                   help="with --cluster: the checkpoint folder, one every worker can reach "
+                        "(default: <report folder>/checkpoints)")
+    p.add_argument("--retries", type=common.nonnegative_int, default=2, metavar="N",
+                   help="with --cluster: times Dask retries a failed run (default 2)")
     p.set_defaults(func=run)
 
 
@@ -53,8 +64,11 @@ def compare(args, spec: str, *, command: str) -> int:
     start = time.perf_counter()
     folder = cfg.report_dir() / "checkpoints"
     try:
-        results = common.run_all(runs, prepared, jobs=args.jobs, quiet=args.quiet, emit=emit,
-                                 checkpoints=folder, resume=args.resume)
+        if args.cluster:
+            results, start, folder = _on_cluster(args, runs, emit)
+        else:
+            results = common.run_all(runs, prepared, jobs=args.jobs, quiet=args.quiet, emit=emit,
+                                     checkpoints=folder, resume=args.resume)
     except common.CompareInterrupted as stop:
         again = " ".join([command, "--resume"] if "--resume" not in command.split() else [command])
         print(f"deepbasics: interrupted; {len(stop.saved)} run(s) saved their state in {folder}; "
@@ -68,3 +82,21 @@ def compare(args, spec: str, *, command: str) -> int:
     if not args.quiet:
         emit(f"{len(results)} runs in {wall:.1f} s")
     return 0
+
+
+def _on_cluster(args, runs, emit):
+    """The runs as Dask tasks (deepbasics.cluster): (results, start time, checkpoint folder)."""
+    from ..errors import DeepBasicsError
+    try:
+        from .. import cluster
+    except ImportError:
+        raise DeepBasicsError("--cluster needs Dask's distributed scheduler: pip install 'deepbasics[dask]'") from None
+    if args.jobs:
+        raise DeepBasicsError("--jobs is for the local process pool; with --cluster the workers set the parallelism")
+    folder = cluster.sweep.check_folder(args.checkpoint_dir or (runs[0][1].report_dir() / "checkpoints"))
+    paths = {label: common.checkpoint_path(folder, label) for label, _ in runs}
+    start = time.perf_counter()
+    results = cluster.run_all(runs, paths, spec=args.cluster, retries=args.retries, resume=args.resume,
+                              emit=None if args.quiet else emit,
+                              on_result=None if args.quiet else (lambda r: emit(common.result_line(r))))
+    return results, start, folder
