@@ -44,13 +44,9 @@ def connect(spec: str):
     if kind == "local":
         import os
         n = arg or os.cpu_count() or 1
-        try:
-            import bokeh  # noqa: F401  (the dashboard needs it)
-            dashboard = ":0"
-        except ImportError:
-            dashboard = None
+        # a free port for the scheduler's web server: 8787 may be taken by another cluster
         cluster = distributed.LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                                           dashboard_address=dashboard, silence_logs=logging.ERROR)
+                                           dashboard_address=":0", silence_logs=logging.ERROR)
         client = distributed.Client(cluster)
         client.wait_for_workers(n)
         return client, cluster
