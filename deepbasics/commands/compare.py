@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from pathlib import Path
 
 from . import common
 
@@ -62,10 +63,17 @@ def compare(args, spec: str, *, command: str) -> int:
         emit(f"data: {common.describe_run(runs[0][1], first)}")
         emit(first.split.describe())
     start = time.perf_counter()
+    on_cluster = getattr(args, "cluster", None)       # demo shares this function, without --cluster
+    if not on_cluster and getattr(args, "checkpoint_dir", None):
+        from ..errors import DeepBasicsError
+        raise DeepBasicsError("--checkpoint-dir goes with --cluster; without one, runs checkpoint into the "
+                              "report folder's checkpoints/")
     folder = cfg.report_dir() / "checkpoints"
+    if on_cluster and args.checkpoint_dir:
+        folder = Path(args.checkpoint_dir)
     try:
-        if args.cluster:
-            results, start, folder = _on_cluster(args, runs, emit)
+        if on_cluster:
+            results, start = _on_cluster(args, runs, folder, emit)
         else:
             results = common.run_all(runs, prepared, jobs=args.jobs, quiet=args.quiet, emit=emit,
                                      checkpoints=folder, resume=args.resume)
@@ -84,8 +92,9 @@ def compare(args, spec: str, *, command: str) -> int:
     return 0
 
 
-def _on_cluster(args, runs, emit):
-    """The runs as Dask tasks (deepbasics.cluster): (results, start time, checkpoint folder)."""
+def _on_cluster(args, runs, folder, emit):
+    """The runs as Dask tasks (deepbasics.cluster), checkpointing into ``folder``: (results, start time).
+    Ctrl-C leaves each run's last periodic checkpoint there, for --resume."""
     from ..errors import DeepBasicsError
     try:
         from .. import cluster
@@ -93,10 +102,13 @@ def _on_cluster(args, runs, emit):
         raise DeepBasicsError("--cluster needs Dask's distributed scheduler: pip install 'deepbasics[dask]'") from None
     if args.jobs:
         raise DeepBasicsError("--jobs is for the local process pool; with --cluster the workers set the parallelism")
-    folder = cluster.sweep.check_folder(args.checkpoint_dir or (runs[0][1].report_dir() / "checkpoints"))
+    folder = cluster.sweep.check_folder(folder)
     paths = {label: common.checkpoint_path(folder, label) for label, _ in runs}
     start = time.perf_counter()
-    results = cluster.run_all(runs, paths, spec=args.cluster, retries=args.retries, resume=args.resume,
-                              emit=None if args.quiet else emit,
-                              on_result=None if args.quiet else (lambda r: emit(common.result_line(r))))
-    return results, start, folder
+    try:
+        results = cluster.run_all(runs, paths, spec=args.cluster, retries=args.retries, resume=args.resume,
+                                  emit=None if args.quiet else emit,
+                                  on_result=None if args.quiet else (lambda r: emit(common.result_line(r))))
+    except KeyboardInterrupt:
+        raise common.CompareInterrupted([p for p in paths.values() if Path(p).is_file()]) from None
+    return results, start

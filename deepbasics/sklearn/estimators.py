@@ -68,7 +68,8 @@ class DeepClassifier(ClassifierMixin, DeepEstimator):
 
     def partial_fit(self, X, y, classes=None):
         """One more epoch on (X, y). The first call builds the network: ``classes`` (all the
-        labels the data will ever have) is needed then unless y already shows every class."""
+        labels the data will ever have) is needed then unless y already shows every class.
+        As in scikit-learn's MLP, early stopping does not apply (there is no held-out part)."""
         return self._partial_fit(X, y, classes)
 
     def predict_proba(self, X):
@@ -94,7 +95,7 @@ class DeepRegressor(RegressorMixin, DeepEstimator):
         return np.asarray(y, dtype=np.float64)
 
     def partial_fit(self, X, y):
-        """One more epoch on (X, y); the first call builds the network."""
+        """One more epoch on (X, y); the first call builds the network (no early stopping)."""
         return self._partial_fit(X, y)
 
     def predict(self, X):
