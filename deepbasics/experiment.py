@@ -181,7 +181,7 @@ def _merge(previous: dict | None, history: History) -> History:
         return history
     merged = History(previous.get("params"))
     merged.diagnostics = list(previous.get("diagnostics", [])) + list(history.diagnostics)
-    merged.stopped = history.stopped
+    merged.stopped = history.stopped or previous.get("stopped")
     cols = {k: [np.nan if v is None else v for v in vals] for k, vals in previous["history"].items()}
     for i, e in enumerate(previous["epoch"]):
         merged.append(e, {k: v[i] for k, v in cols.items()})
@@ -213,12 +213,16 @@ def _run(label, cfg, prepared, *, progress, checkpoint, checkpoint_every, resume
     tc = cfg.train
     batch = None if tc.batch_size == "full" else tc.batch_size
     noise_seed = cfg.model.seed if tc.noise_seed is None else tc.noise_seed
-    previous, initial = None, 0
+    previous, initial, finished = None, 0, False
     if resume:
         saved = ckpt_io.load(resume)
         _check_resumable(saved, cfg, prepared, resume)
-        ckpt_io.restore(model, saved, optimizer)
-        previous, initial = saved.meta.get("history"), saved.epoch
+        # Early stopping's counters are not in a checkpoint: a run that stopped early is complete,
+        # and one caught mid-fit starts over (computing the same numbers again).
+        finished = bool((saved.meta.get("history") or {}).get("stopped"))
+        if tc.early_stopping is None or finished:
+            ckpt_io.restore(model, saved, optimizer)
+            previous, initial = saved.meta.get("history"), saved.epoch
     history = History()
     n_body = len(fuse_output(model.layers, losses.get(loss))[0])
     shapes = shapes_of(model.params[:n_body])
@@ -254,7 +258,7 @@ def _run(label, cfg, prepared, *, progress, checkpoint, checkpoint_every, resume
     validation = (prepared.X_val, prepared.y_val) if len(prepared.y_val) else None
     start = time.perf_counter()
     try:
-        if initial < tc.epochs:
+        if initial < tc.epochs and not finished:
             fitted = model.fit(prepared.X_train, prepared.y_train, loss=loss, optimizer=optimizer,
                                epochs=tc.epochs, batch_size=batch, schedule=schedule, shuffle=tc.shuffle,
                                shuffle_seed=tc.shuffle_seed, validation_data=validation,

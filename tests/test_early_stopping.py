@@ -150,3 +150,20 @@ def test_drop_last_engines_agree(shuffle):
         np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-9)   # biases before BatchNorm stay ~1e-12
     assert not math.isclose(h0.cost[0], _model(bn=True).fit(X, y, epochs=1, batch_size=64, shuffle=shuffle,
                                                             shuffle_seed=3).cost[0])
+
+
+def test_resuming_an_early_stopping_run_gives_the_uninterrupted_result(tmp_path):
+    """A checkpoint of a run that stopped early is complete; one from mid-fit is not resumed (the
+    stopping counters are not stored), so the run starts over: the same numbers either way."""
+    from deepbasics import experiment
+    raw = {"data": {"name": "moons", "n_samples": 300, "seed": 1}, "model": {"hidden": [8]},
+           "train": {"epochs": 300, "early_stopping": {"patience": 3}}, "optimizer": {"name": "adam", "lr": 0.05}}
+    cfg = config.from_dict(raw)
+    whole = experiment.run("a", cfg, checkpoint=str(tmp_path / "a.npz"))
+    assert whole.history["stopped"]["epoch"] + 1 == whole.epochs_done < 300
+    again = experiment.run("a", cfg, resume=str(tmp_path / "a.npz"))            # nothing left to train
+    short = config.from_dict({**raw, "train": {**raw["train"], "epochs": 2}})
+    experiment.run("a", short, checkpoint=str(tmp_path / "b.npz"))                # stopped by epochs, not the rule
+    over = experiment.run("a", cfg, resume=str(tmp_path / "b.npz"))
+    for r in (again, over):
+        assert (r.history, r.metrics, r.epochs_done) == (whole.history, whole.metrics, whole.epochs_done)

@@ -37,8 +37,7 @@ def run_all(runs, paths: dict, *, spec: str, retries: int = 2, resume: bool = Fa
         folder = str(Path(next(iter(paths.values()))).parent)
         n = connection.check_workers(client, folder)
         if emit is not None:
-            emit(f"Dask: {n} worker(s) at {client.scheduler.address}"
-                 + (f"; dashboard {client.dashboard_link}" if _has_dashboard(client) else ""))
+            emit(f"Dask: {n} worker(s) at {client.scheduler.address}{_dashboard(client)}")
         if not resume:             # a fresh sweep: a retried task must not find an older sweep's file
             for path in paths.values():
                 Path(path).unlink(missing_ok=True)
@@ -67,6 +66,17 @@ def _gather(futures, on_result) -> list:
         if on_result is not None:
             on_result(results[i])
     return results
+
+
+def _dashboard(client) -> str:
+    """'; dashboard <link>' when the scheduler serves one (Dask draws it with bokeh)."""
+    if not _has_dashboard(client):
+        return ""
+    try:
+        import bokeh  # noqa: F401
+        return f"; dashboard {client.dashboard_link}"
+    except ImportError:
+        return f"; dashboard {client.dashboard_link} (pip install bokeh to draw it)"
 
 
 def _has_dashboard(client) -> bool:

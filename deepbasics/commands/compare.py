@@ -104,11 +104,14 @@ def _on_cluster(args, runs, folder, emit):
         raise DeepBasicsError("--jobs is for the local process pool; with --cluster the workers set the parallelism")
     folder = cluster.sweep.check_folder(folder)
     paths = {label: common.checkpoint_path(folder, label) for label, _ in runs}
-    start = time.perf_counter()
+    submitted = [time.perf_counter()]           # the runs' wall time starts once the cluster is up
+
+    def started(client, futures):
+        submitted[0] = time.perf_counter()
     try:
         results = cluster.run_all(runs, paths, spec=args.cluster, retries=args.retries, resume=args.resume,
-                                  emit=None if args.quiet else emit,
+                                  emit=None if args.quiet else emit, on_submit=started,
                                   on_result=None if args.quiet else (lambda r: emit(common.result_line(r))))
     except KeyboardInterrupt:
         raise common.CompareInterrupted([p for p in paths.values() if Path(p).is_file()]) from None
-    return results, start
+    return results, submitted[0]
