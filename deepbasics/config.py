@@ -392,6 +392,11 @@ def _check_consistency(cfg: Config, source: str) -> None:
                                           f"layer(s); give one name or one per hidden layer")
     if not m.dropout < 1:
         _fail(source, "model.dropout", f"must satisfy 0 <= dropout < 1, got {m.dropout!r}")
+    watch = cfg.train.early_stopping
+    if watch and watch.get("monitor", "val_loss").startswith("val_") and cfg.split.fractions \
+            and cfg.split.fractions[1] == 0:
+        _fail(source, "train.early_stopping", f"monitors {watch.get('monitor', 'val_loss')!r} but split.fractions "
+                                              f"holds out no validation set; give it one, or monitor 'cost'")
 
 
 def _check_grid(grid, source: str) -> dict:

@@ -50,6 +50,16 @@ class DeepEstimator(BaseEstimator):
         self.dtype = dtype
         self.verbose = verbose
 
+    def __sklearn_tags__(self):
+        """Dense, finite float input (no NaN, no sparse matrices); a fixed ``random_state``
+        gives the same network every time; one target column."""
+        tags = super().__sklearn_tags__()
+        tags.non_deterministic = False
+        tags.input_tags.allow_nan = False
+        tags.input_tags.sparse = False
+        tags.target_tags.multi_output = False
+        return tags
+
     # -- hyperparameters -> config ---------------------------------------------------------
     def _raw_config(self, seeds) -> dict:
         """The estimator's settings as a raw config (what a TOML file would hold)."""

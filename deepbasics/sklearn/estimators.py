@@ -49,6 +49,13 @@ class DeepClassifier(ClassifierMixin, DeepEstimator):
     scikit-learn accepts as classes (integers, strings); ``classes_`` holds them sorted.
     """ + HYPERPARAMETERS
 
+    def __sklearn_tags__(self):
+        """Two or more classes (one label per example, not multi-label)."""
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = True
+        tags.classifier_tags.multi_label = False
+        return tags
+
     def _task(self) -> str:
         return "binary" if len(getattr(self, "classes_", ())) <= 2 else "multiclass"
 
