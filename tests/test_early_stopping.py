@@ -67,11 +67,12 @@ def test_restore_best_weights_gives_the_best_epochs_model():
     assert model.evaluate(Xv, yv)["loss"] == pytest.approx(h["val_loss"][best], abs=1e-15)
 
 
-def test_jax_engine_stops_at_the_same_epoch():
+@pytest.mark.parametrize("rule", [{"patience": 2}, {"monitor": "cost", "patience": 2, "min_delta": 5e-3}])
+def test_jax_engine_stops_at_the_same_epoch(rule):
     pytest.importorskip("jax")
     X, y, Xv, yv = _data()
     runs = [_model().fit(X, y, epochs=60, validation_data=(Xv, yv), engine=engine, validation_freq=2,
-                         early_stopping={"patience": 2}, **FIT) for engine in ("numpy", "jax")]
+                         early_stopping=rule, **FIT) for engine in ("numpy", "jax")]
     assert runs[0].stopped["epoch"] == runs[1].stopped["epoch"] < 59
     np.testing.assert_allclose(runs[0].cost, runs[1].cost, rtol=1e-11)
 
