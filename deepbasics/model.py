@@ -17,11 +17,11 @@ import numpy as np
 
 from . import diagnostics, engines, initializers, losses, optim, schedules
 from .activations import Sigmoid, Softmax
+from .batching import Truncated
 from .errors import DeepBasicsError, as_features, check_nonnegative, check_positive_int
 from .layer import Context, Layer
 from .network import build, flatten, forward, fuse_output, shapes_of, unflatten
 from .step import Setup, TrainState
-from .batching import Truncated
 from .train import EarlyStopping, History, run_epochs
 
 PREDICT_CHUNK = 8192       # rows per forward pass in predict/evaluate (bounds memory)
@@ -237,6 +237,12 @@ class Sequential:
         if isinstance(diagnostics_every, bool) or not isinstance(diagnostics_every, numbers.Integral) \
                 or diagnostics_every < 0:
             raise DeepBasicsError(f"diagnostics_every must be a whole number >= 0, got {diagnostics_every!r}")
+        early_stopping = EarlyStopping.get(early_stopping)
+        if early_stopping is not None and early_stopping.monitor.startswith("val_") and validation_data is None:
+            raise DeepBasicsError(f"early stopping monitors {early_stopping.monitor!r}, which needs validation_data "
+                                  f"(or monitor 'cost', the training cost)")
+        if not isinstance(drop_last, bool):
+            raise DeepBasicsError(f"drop_last must be True or False, got {drop_last!r}")
         if self.params is None:
             self.build(X.shape[1])
         elif X.shape[1] != self.input_dim:
@@ -266,12 +272,6 @@ class Sequential:
         validate = None
         if validation_data is not None:
             validate = self._validator(validation_data, loss)
-        early_stopping = EarlyStopping.get(early_stopping)
-        if early_stopping is not None and early_stopping.monitor.startswith("val_") and validate is None:
-            raise DeepBasicsError(f"early stopping monitors {early_stopping.monitor!r}, which needs validation_data "
-                                  f"(or monitor 'cost', the training cost)")
-        if not isinstance(drop_last, bool):
-            raise DeepBasicsError(f"drop_last must be True or False, got {drop_last!r}")
 
         body, fit_loss = fuse_output(self.layers, loss)
         setup = Setup(body, fit_loss, optimizer, shapes_of(self.params[:len(body)]), clip_norm, clip_value)
@@ -289,7 +289,8 @@ class Sequential:
         # with drop_last the engine sees m_used = steps * batch_size examples an epoch: the first
         # m_used of each epoch's order of all m (batching.Truncated), so it just runs fewer steps
         runner = Engine(setup, batch_size=batch_size, rates=rates, shuffle_seed=order,
-                        m=steps * batch_size if drop_last else m, noise_seed=noise_seed, **({} if device is None else {"device": device}))
+                        m=steps * batch_size if drop_last else m, noise_seed=noise_seed,
+                        **({} if device is None else {"device": device}))
         history = History({"epochs": epochs, "initial_epoch": initial_epoch, "batch_size": batch_size,
                            "steps_per_epoch": steps, "m": m, "shuffle_seed": shuffle_seed if shuffle else None,
                            "seed": self.seed, "noise_seed": noise_seed, "init": self.init, "optimizer": repr(optimizer),

@@ -87,6 +87,10 @@ def test_bad_settings_are_one_line_errors():
         _model().fit(X, y, epochs=2, early_stopping={"patiance": 3})
     with pytest.raises(db.DeepBasicsError, match="drop_last must be True or False"):
         _model().fit(X, y, epochs=2, drop_last="yes")
+    unbuilt = db.Sequential([db.Dense(1), db.Sigmoid()])
+    with pytest.raises(db.DeepBasicsError):
+        unbuilt.fit(X, y, epochs=2, early_stopping={"patience": 0})
+    assert unbuilt.params is None                     # a rejected call leaves the model as it was
 
 
 def test_config_checks_early_stopping_and_drop_last():

@@ -45,10 +45,12 @@ def measure(config: str, extra: list[str], folder: Path, name: str) -> tuple[flo
 
 def run(config: str, epochs: int | None, workers: int) -> None:
     extra = ["--epochs", str(epochs)] if epochs else []
-    contenders = [("serial (--jobs 1)", ["--jobs", "1"]), (f"process pool (--jobs {workers})", ["--jobs", str(workers)]),
+    contenders = [("serial (--jobs 1)", ["--jobs", "1"]),
+                  (f"process pool (--jobs {workers})", ["--jobs", str(workers)]),
                   (f"Dask LocalCluster (--cluster local:{workers})", ["--cluster", f"local:{workers}"])]
     with tempfile.TemporaryDirectory() as tmp:
-        rows = [(label, *measure(config, extra + args, Path(tmp), f"c{i}")) for i, (label, args) in enumerate(contenders)]
+        rows = [(label, *measure(config, extra + args, Path(tmp), f"c{i}"))
+                for i, (label, args) in enumerate(contenders)]
     base_cmd, base = rows[0][1], rows[0][2]
     print(f"{config}{' --epochs ' + str(epochs) if epochs else ''}: {len(base['runs'])} runs")
     print(f"{'contender':<40} {'command s':>10} {'runs s':>8} {'x serial':>9}  identical numbers")

@@ -74,8 +74,9 @@ def check_workers(client, folder: str) -> int:
                                   f"{str(answer).splitlines()[0] if str(answer) else ''}); install deepbasics "
                                   f"{__version__} on every worker")
         if answer.get("version") != __version__:
-            raise DeepBasicsError(f"Dask worker {worker} has deepbasics {answer.get('version')}, this is {__version__}; "
-                                  f"install the same version on every worker (runs must match bit for bit)")
+            raise DeepBasicsError(f"Dask worker {worker} has deepbasics {answer.get('version')}, this is "
+                                  f"{__version__}; install the same version on every worker (runs must match "
+                                  f"bit for bit)")
         if answer.get("folder"):
             raise DeepBasicsError(f"--checkpoint-dir {folder} is not writable on Dask worker {worker} "
                                   f"({answer['folder']}); give a folder every worker can write")
