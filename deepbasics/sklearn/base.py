@@ -16,6 +16,16 @@ from ..errors import DeepBasicsError
 SEED_BOUND = 2**31 - 1
 
 
+def _listed(value, kind):
+    """A tuple (or a lone ``kind`` value for a list setting) as the list a config holds; anything
+    else unchanged, for the config to reject with its own message."""
+    if isinstance(value, tuple):
+        return list(value)
+    if kind is int and isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        return [int(value)]
+    return value
+
+
 class DeepEstimator(BaseEstimator):
     """A feed-forward network trained by ``Sequential.fit``; see ``DeepClassifier`` for the
     hyperparameters. Subclasses say how targets are encoded and predictions decoded."""
@@ -63,25 +73,20 @@ class DeepEstimator(BaseEstimator):
     # -- hyperparameters -> config ---------------------------------------------------------
     def _raw_config(self, seeds) -> dict:
         """The estimator's settings as a raw config (what a TOML file would hold)."""
-        hidden = self.hidden
-        hidden = list(hidden) if isinstance(hidden, (tuple, list)) else [hidden] if isinstance(
-            hidden, numbers.Integral) and not isinstance(hidden, bool) else hidden
-        activation = list(self.activation) if isinstance(self.activation, tuple) else self.activation
         train = {"epochs": self.epochs, "batch_size": self.batch_size, "shuffle": self.shuffle,
                  "shuffle_seed": seeds[1], "engine": self.engine, "dtype": self.dtype, "drop_last": self.drop_last}
-        if not isinstance(self.early_stopping, bool):
-            raise DeepBasicsError(f"{type(self).__name__}: early_stopping must be True or False, "
-                                  f"got {self.early_stopping!r}")
-        raw = {"model": {"hidden": hidden, "activation": activation, "init": self.init, "batch_norm": self.batch_norm,
-                         "dropout": self.dropout, "l1": self.l1, "l2": self.l2, "seed": seeds[0]},
+        raw = {"model": {"hidden": _listed(self.hidden, int), "activation": _listed(self.activation, str),
+                         "init": self.init, "batch_norm": self.batch_norm, "dropout": self.dropout,
+                         "l1": self.l1, "l2": self.l2, "seed": seeds[0]},
                "train": train,
                "optimizer": {"name": self.optimizer, "lr": self.learning_rate, **dict(self.optimizer_params or {})},
                "schedule": {"name": self.schedule, **dict(self.schedule_params or {})}}
         if self.early_stopping:       # scikit-learn's MLP: patience n_iter_no_change, improvement > tol
             train["early_stopping"] = {"monitor": "val_loss", "patience": self.n_iter_no_change,
                                        "min_delta": self.tol, "restore_best_weights": True}
-            raw["split"] = {"fractions": [1 - self.validation_fraction, self.validation_fraction, 0.0],
-                            "seed": seeds[2]}
+            vf = self.validation_fraction
+            fractions = [1 - vf, vf, 0.0] if isinstance(vf, numbers.Real) and not isinstance(vf, bool) else vf
+            raw["split"] = {"fractions": fractions, "seed": seeds[2]}
         return raw
 
     def _config(self) -> config.Config:
@@ -89,6 +94,9 @@ class DeepEstimator(BaseEstimator):
         seeds = [int(s) for s in check_random_state(self.random_state).randint(0, SEED_BOUND, size=3)]
         if isinstance(self.verbose, bool) or not isinstance(self.verbose, numbers.Integral) or self.verbose < 0:
             raise DeepBasicsError(f"{type(self).__name__}: verbose must be a whole number >= 0, got {self.verbose!r}")
+        if not isinstance(self.early_stopping, bool):
+            raise DeepBasicsError(f"{type(self).__name__}: early_stopping must be True or False, "
+                                  f"got {self.early_stopping!r}")
         for key in ("optimizer_params", "schedule_params"):
             if getattr(self, key) is not None and not isinstance(getattr(self, key), dict):
                 raise DeepBasicsError(f"{type(self).__name__}: {key} must be a dict of settings or None, "
@@ -109,11 +117,12 @@ class DeepEstimator(BaseEstimator):
                 "shuffle_seed": tc.shuffle_seed, "engine": tc.engine, "dtype": tc.dtype,
                 "drop_last": tc.drop_last, "verbose": int(self.verbose)}
 
-    def _validation_split(self, cfg, X, Y, y_for_strata):
-        """(X_train, Y_train, validation_data): the held-out part when early stopping is on."""
+    def _validation_split(self, cfg, X, Y):
+        """(X_train, Y_train, validation_data): the held-out part when early stopping is on
+        (stratified for classes, as scikit-learn's MLP does)."""
         if cfg.train.early_stopping is None:
             return X, Y, None
-        parts = splits.split(y_for_strata, cfg.split.fractions, seed=cfg.split.seed,
+        parts = splits.split(Y, cfg.split.fractions, seed=cfg.split.seed,
                              stratify=self._task() != "regression")
         if len(parts.val) == 0 or len(parts.train) == 0:
             raise DeepBasicsError(f"{type(self).__name__}: early_stopping holds out validation_fraction = "
@@ -128,7 +137,7 @@ class DeepEstimator(BaseEstimator):
         cfg = self._config()
         Y = self._encode(y, fitting=True)
         self._build(cfg, X.shape[1])
-        Xt, Yt, validation = self._validation_split(cfg, X, Y, Y)
+        Xt, Yt, validation = self._validation_split(cfg, X, Y)
         history = self.model_.fit(Xt, Yt, optimizer=experiment.make_optimizer(cfg.optimizer), epochs=cfg.train.epochs,
                                   validation_data=validation, early_stopping=cfg.train.early_stopping,
                                   **self._fit_options(cfg))
