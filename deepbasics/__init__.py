@@ -9,7 +9,9 @@
 
 Modules, from the math outward: initializers, layer, dense, activations, losses, network
 (model); optim, schedules, batching, step, engines, train, model (learning); datasets,
-classic (the document's own function API), reproduce, cli (edges).
+classic (the document's own function API), reproduce, cli (edges). Two edges are subpackages
+imported only on demand: ``deepbasics.sklearn`` (scikit-learn estimators) and
+``deepbasics.cluster`` (compare sweeps on Dask).
 """
 __version__ = "0.1.0"
 
