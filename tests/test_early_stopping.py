@@ -3,6 +3,7 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, strategies as st
 
 import deepbasics as db
 from deepbasics import config
@@ -110,6 +111,14 @@ def test_config_checks_early_stopping_and_drop_last():
 def test_truncated_order_is_the_head_of_the_full_order():
     np.testing.assert_array_equal(epoch_order(96, 4, Truncated(7, 100)), epoch_order(100, 4, 7)[:96])
     np.testing.assert_array_equal(epoch_order(96, 4, Truncated(None, 100)), np.arange(96))
+
+
+@given(m=st.integers(1, 300), batch=st.integers(1, 64), seed=st.one_of(st.none(), st.integers(0, 1000)),
+       epoch=st.integers(0, 50))
+def test_truncated_orders_use_whole_batches_of_distinct_examples(m, batch, seed, epoch):
+    used = (m // min(batch, m)) * min(batch, m)
+    order = epoch_order(used, epoch, Truncated(seed, m))
+    assert len(order) == used == len(set(order.tolist())) and order.min() >= 0 and order.max() < m
 
 
 def test_drop_last_matches_a_hand_written_epoch():

@@ -148,6 +148,9 @@ def test_estimators_save_and_load(tmp_path):
     np.testing.assert_array_equal(back.predict_proba(X), est.predict_proba(X))
     np.testing.assert_array_equal(back.predict(X), est.predict(X))
     assert isinstance(db.load_model(tmp_path / "clf.npz"), db.Sequential)
+    est.partial_fit(X, names)                          # the optimizer state came back too
+    back.partial_fit(X, names)
+    np.testing.assert_array_equal(back.predict_proba(X), est.predict_proba(X))
     with pytest.raises(ValueError, match="feature names"):
         back.predict(pd.DataFrame(X.to_numpy(), columns=list("abcd")))
     reg = DeepRegressor(**TINY, random_state=0).fit(X.to_numpy(), y.to_numpy() * 1.0)

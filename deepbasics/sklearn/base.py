@@ -2,7 +2,6 @@
 onto, training through ``Sequential.fit``, ``partial_fit``, and saving to a checkpoint."""
 from __future__ import annotations
 
-import json
 import numbers
 
 import numpy as np
@@ -185,7 +184,7 @@ class DeepEstimator(BaseEstimator):
         ``deepbasics.sklearn.load_estimator(path)`` reads it back."""
         check_is_fitted(self)
         params = {k: v for k, v in self.get_params().items() if k != "random_state"}
-        state = {"class": type(self).__name__, "params": json.loads(json.dumps(params, default=list)),
+        state = {"class": type(self).__name__, "params": checkpoint._json_safe(params),
                  "random_state": self.random_state if isinstance(self.random_state, int) else None,
                  "n_features_in": int(self.n_features_in_), "loss_curve": list(self.loss_curve_),
                  "n_iter": int(self.n_iter_), "history": self.history_}
