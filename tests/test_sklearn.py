@@ -104,6 +104,12 @@ def test_early_stopping_like_sklearns_mlp():
     assert est.n_iter_ == stopped["epoch"] + 1 < 500 and stopped["restored"]
     val = est.history_["history"]["val_loss"]
     assert min(val) == stopped["best"] == val[stopped["best_epoch"]]
+    misses, best = 0, val[0]                      # scikit-learn's count: stop when misses > n_iter_no_change
+    for e, v in enumerate(val[1:], start=1):
+        misses, best = (0, v) if v < best - 1e-4 else (misses + 1, best)
+        if misses > 5:
+            break
+    assert e == stopped["epoch"]
     assert est.history_["params"]["m"] == len(y) - round(0.2 * len(y))
 
 

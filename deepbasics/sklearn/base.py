@@ -15,12 +15,16 @@ from ..errors import DeepBasicsError
 SEED_BOUND = 2**31 - 1
 
 
+def _is_count(value) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
 def _listed(value, kind):
     """A tuple (or a lone ``kind`` value for a list setting) as the list a config holds; anything
     else unchanged, for the config to reject with its own message."""
     if isinstance(value, tuple):
         return list(value)
-    if kind is int and isinstance(value, numbers.Integral) and not isinstance(value, bool):
+    if kind is int and _is_count(value):
         return [int(value)]
     return value
 
@@ -80,8 +84,10 @@ class DeepEstimator(BaseEstimator):
                "train": train,
                "optimizer": {"name": self.optimizer, "lr": self.learning_rate, **dict(self.optimizer_params or {})},
                "schedule": {"name": self.schedule, **dict(self.schedule_params or {})}}
-        if self.early_stopping:       # scikit-learn's MLP: patience n_iter_no_change, improvement > tol
-            train["early_stopping"] = {"monitor": "val_loss", "patience": self.n_iter_no_change,
+        if self.early_stopping:
+            # scikit-learn's MLP stops once MORE than n_iter_no_change epochs in a row missed tol
+            patience = self.n_iter_no_change + 1 if _is_count(self.n_iter_no_change) else self.n_iter_no_change
+            train["early_stopping"] = {"monitor": "val_loss", "patience": patience,
                                        "min_delta": self.tol, "restore_best_weights": True}
             vf = self.validation_fraction
             fractions = [1 - vf, vf, 0.0] if isinstance(vf, numbers.Real) and not isinstance(vf, bool) else vf

@@ -26,11 +26,13 @@ HYPERPARAMETERS = """
     epochs            200           train.epochs
     shuffle           True          train.shuffle
     drop_last         False         train.drop_last
-    early_stopping    False         hold out validation_fraction of the training data and stop
-                                    when the validation loss has not fallen by more than tol
-                                    for n_iter_no_change epochs; the best epoch's weights are kept
-                                    (train.early_stopping, split.fractions)
-    validation_fraction 0.1, n_iter_no_change 10, tol 1e-4   (as scikit-learn's MLP)
+    early_stopping    False         hold out validation_fraction of the training data (stratified
+                                    for classes) and stop once more than n_iter_no_change epochs
+                                    in a row missed falling below the best validation loss by tol;
+                                    the best epoch's weights are kept (train.early_stopping with
+                                    patience n_iter_no_change + 1, split.fractions). scikit-learn's
+                                    MLP counts the same way but watches the validation score
+    validation_fraction 0.1, n_iter_no_change 10, tol 1e-4   (scikit-learn's MLP's defaults)
     random_state      None          int: the seeds of the weights, the shuffles and the split
                                     are drawn from it (model.seed, train.shuffle_seed, split.seed)
     engine            "numpy"       train.engine ("jax": compiled)
