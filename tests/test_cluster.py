@@ -208,3 +208,12 @@ def test_without_dask_cluster_says_what_to_install(tmp_path):
     assert run.returncode == 2 and not (tmp_path / "r").exists()
     assert run.stderr.strip().splitlines() == [
         "deepbasics: error: --cluster needs Dask's distributed scheduler: pip install 'deepbasics[dask]'"]
+
+
+@pytest.mark.slow
+def test_the_sweep_benchmark_prints_its_table(capsys):
+    from deepbasics.cluster import bench
+    bench.run("iris", 20, 2)
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "iris --epochs 20: 2 runs" and len(out) == 5
+    assert all(line.endswith("True") for line in out[2:])       # every contender: the serial numbers
