@@ -119,6 +119,14 @@ def test_regressor_fits_and_scores():
     model = Pipeline([("s", StandardScaler()), ("net", est)]).fit(X, y / y.std())
     assert model.score(X, y / y.std()) > 0.95
     assert DeepRegressor(**TINY).fit(X[:1], y[:1]).predict(X[:3]).shape == (3,)     # one example
+    stepwise = DeepRegressor(**TINY, random_state=4)
+    for _ in range(3):
+        stepwise.partial_fit(X, y / y.std())
+    whole = DeepRegressor(**{**TINY, "epochs": 3}, random_state=4).fit(X, y / y.std())
+    np.testing.assert_array_equal(stepwise.predict(X), whole.predict(X))
+    stopped = DeepRegressor(hidden=(16,), epochs=400, learning_rate=0.03, early_stopping=True, n_iter_no_change=3,
+                            random_state=0).fit(X, y / y.std())
+    assert stopped.n_iter_ < 400 and stopped.history_["stopped"]["restored"]
 
 
 def test_bad_hyperparameters_give_the_config_files_message(tmp_path):
