@@ -175,6 +175,13 @@ def test_unreachable_scheduler_and_unwritable_folder(tmp_path, capsys, monkeypat
     assert "local:N needs a whole number N >= 1" in err
 
 
+def test_a_scheduler_without_workers(tmp_path, capsys):
+    with distributed.LocalCluster(n_workers=0, processes=True, dashboard_address=":0", silence_logs=40) as lc:
+        out = tmp_path / "r"
+        err = _one_line_error(capsys, ["compare", "iris", "--out", str(out), "--cluster", lc.scheduler_address], out)
+        assert f"the Dask scheduler at {lc.scheduler_address} has no workers" in err
+
+
 @pytest.mark.parametrize("shadow,message", [
     ("__version__ = '0.0.1'\n", "has deepbasics 0.0.1, this is "),
     ("raise ModuleNotFoundError(\"No module named 'deepbasics'\")\n", "cannot run deepbasics (ModuleNotFoundError"),
