@@ -74,7 +74,7 @@ def test_shipped_grid_on_two_workers_equals_the_serial_run(cluster, tmp_path, ca
                  "--json", str(tmp_path / "cluster.json")])
     out, err = capsys.readouterr()
     assert code == 0, err
-    assert f"Dask: 2 worker(s) at {address}" in out and "4 runs in" in out
+    assert f"Dask: 2 worker(s) at {address}; dashboard http://" in out and "4 runs in" in out
     assert (tmp_path / "r" / "report.html").is_file()
     assert sorted(p.name for p in (tmp_path / "r" / "checkpoints").iterdir()) == [
         "glorot_normal-relu.npz", "glorot_normal-tanh.npz", "he_normal-relu.npz", "he_normal-tanh.npz"]
