@@ -13,7 +13,8 @@ EXAMPLES = """examples:
   deepbasics compare spirals_init --epochs 200     initialisation x activation
   deepbasics compare my.toml --jobs 2 --json results.json --quiet
   deepbasics compare my.toml --resume              after Ctrl-C: each run goes on where it stopped
-  deepbasics compare spirals_init --cluster local:2           the runs as tasks on a Dask LocalCluster
+  deepbasics compare spirals_init --cluster local:2
+                                                   each run a task on a Dask LocalCluster of 2 processes
   deepbasics compare my.toml --cluster tcp://HOST:8786 --checkpoint-dir /shared/ckpt
                                                    on a running Dask scheduler (pip install 'deepbasics[dask]')
 
