@@ -9,13 +9,16 @@
 
 Modules, from the math outward: initializers, layer, dense, activations, losses, network
 (model); optim, schedules, batching, step, engines, train, model (learning); datasets,
-classic (the document's own function API), reproduce, cli (edges).
+classic (the document's own function API), reproduce, cli (edges). Two edges are subpackages
+imported only on demand: ``deepbasics.sklearn`` (scikit-learn estimators) and
+``deepbasics.cluster`` (compare sweeps on Dask).
 """
 __version__ = "0.1.0"
 
 from . import activations, batching, classic, datasets, diagnostics, initializers, losses, optim, schedules
 from .activations import ELU, GELU, SELU, LeakyReLU, Linear, PReLU, ReLU, RReLU, Sigmoid, Softmax, Softplus, Tanh
 from .batchnorm import BatchNorm
+from .checkpoint import load_model
 from .dense import Dense
 from .dropout import Dropout
 from .errors import DeepBasicsError, DivergedError
@@ -26,6 +29,6 @@ from .train import History
 __all__ = [
     "Sequential", "Dense", "BatchNorm", "Dropout",
     "Linear", "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "Softmax", "ELU", "SELU", "GELU", "Softplus", "PReLU", "RReLU",
-    "Layer", "Context", "History", "DeepBasicsError", "DivergedError",
+    "Layer", "Context", "History", "DeepBasicsError", "DivergedError", "load_model",
     "activations", "batching", "classic", "datasets", "diagnostics", "initializers", "losses", "optim", "schedules",
 ]

@@ -1,7 +1,9 @@
 """Mini-batches: which examples each update of an epoch sees.
 
 Batch GD is batch_size = m, stochastic GD is batch_size = 1, mini-batch GD anything between;
-the last, partial batch is kept (the document's ``random_mini_batches``).
+the last, partial batch is kept (the document's ``random_mini_batches``), unless the fit drops
+it (``drop_last``): then the engine is told it has m_used = (m // batch_size) * batch_size
+examples and a ``Truncated`` order, the first m_used entries of each epoch's order of all m.
 
 Shuffling follows the document's protocol, generalised: epoch e (from 0) is ordered by
 ``RandomState(shuffle_seed + e + 1).permutation(m)``; the document uses shuffle_seed = 10.
@@ -10,7 +12,17 @@ uninterrupted one, and nothing touches NumPy's global random state.
 """
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
+
+
+class Truncated(NamedTuple):
+    """The order of a fit that drops the last partial batch: epoch e uses the first entries of
+    the order ``seed`` gives all ``n`` examples (identity when ``seed`` is None). It takes the
+    place of ``shuffle_seed`` below, so the engines need not know about ``drop_last``."""
+    seed: int | None
+    n: int
 
 
 def epoch_order(m: int, epoch: int, shuffle_seed: int | None, rs: np.random.RandomState | None = None) -> np.ndarray:
@@ -19,7 +31,10 @@ def epoch_order(m: int, epoch: int, shuffle_seed: int | None, rs: np.random.Rand
     ``rs``, if given, is re-seeded and used instead of a new RandomState: the same numbers
     (``RandomState(s)`` is ``RandomState().seed(s)``), but seeding costs ~5 us where making a
     RandomState costs ~100 us, which is most of a small network's epoch.
+    ``shuffle_seed`` may be a ``Truncated``: then the first m of the order of its n examples.
     """
+    if isinstance(shuffle_seed, Truncated):
+        return epoch_order(shuffle_seed.n, epoch, shuffle_seed.seed, rs)[:m]
     if shuffle_seed is None:
         return np.arange(m)
     if rs is None:

@@ -141,16 +141,28 @@ def load(path) -> Checkpoint:
 
 
 def save_model(path, model, *, history=None, meta: dict | None = None) -> Path:
-    """Checkpoint a ``Sequential`` after ``fit``: its weights, buffers, optimizer state and epoch."""
+    """Checkpoint a ``Sequential``: its layers (``architecture``: each layer's class and
+    constructor settings), weights, buffers, loss, optimizer state and epoch, so that
+    ``load_model`` rebuilds it. ``model.save(path)`` calls this."""
     model._require_built()
-    info = {"seed": model.seed, "init": model.init, "input_dim": model.input_dim,
-            "optimizer": describe_optimizer(model.optimizer) if model.optimizer is not None else None,
-            "layers_repr": [repr(layer) for layer in model.layers]}
+    info = {**model_meta(model, model.loss),
+            "optimizer": describe_optimizer(model.optimizer) if model.optimizer is not None else None}
     if history is not None:
         info["history"] = history.to_dict() if hasattr(history, "to_dict") else history
     info.update(meta or {})
     return save(path, params=model.params, state=model.state, opt_state=model.opt_state,
                 epoch=model.epochs_done, meta=info)
+
+
+def model_meta(model, loss) -> dict:
+    """What ``load_model`` needs besides the arrays: the layers, the input width, seed, init,
+    the loss and the weights' dtype."""
+    first = next((a for p in model.params for a in p), None)
+    return {"seed": model.seed, "init": model.init, "input_dim": model.input_dim,
+            "layers_repr": [repr(layer) for layer in model.layers], "architecture": architecture(model.layers),
+            "loss": None if loss is None else {"class": type(loss).__name__,
+                                               "from_logits": bool(getattr(loss, "from_logits", False))},
+            "dtype": "float64" if first is None else str(np.asarray(first).dtype)}
 
 
 def describe_optimizer(optimizer) -> dict:
@@ -198,3 +210,104 @@ def restore(model, ckpt: Checkpoint, optimizer) -> None:
     model.opt_state = opt_state
     model.optimizer = optimizer
     model.epochs_done = ckpt.epoch
+
+
+# -- whole models ----------------------------------------------------------------------------------
+def _layer_classes() -> dict:
+    """The table of layer classes a saved architecture may name (no other class is ever built)."""
+    from . import activations
+    from .batchnorm import BatchNorm
+    from .dense import Dense
+    from .dropout import Dropout
+    classes = {BatchNorm, Dense, Dropout, *activations.ACTIVATIONS.values()}
+    return {cls.__name__: cls for cls in classes}
+
+
+def _init_name(init) -> str | None:
+    """A Dense layer's own initialiser by name (None: the model's; a custom function: None too,
+    since the saved weights are what it drew)."""
+    from .initializers import INITIALIZERS
+    return next((name for name, fn in INITIALIZERS.items() if fn is init), None)
+
+
+def layer_spec(layer) -> dict:
+    """{"class": "Dense", "settings": {"units": 5, "init": "he_normal", "l2": 0.01, ...}}: the
+    constructor's arguments, read back from the attributes of the same name."""
+    import inspect
+    name = type(layer).__name__
+    if _layer_classes().get(name) is not type(layer):
+        raise DeepBasicsError(f"cannot save a {name} layer: only deepbasics' own layers are saved by name "
+                              f"({', '.join(sorted(_layer_classes()))})")
+    settings = {}
+    kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    args = [p.name for p in inspect.signature(type(layer).__init__).parameters.values() if p.kind in kinds]
+    for arg in args[1:]:                                   # args[0] is self
+        value = getattr(layer, arg)
+        settings[arg] = _init_name(value) if arg == "init" and callable(value) else value
+    return {"class": name, "settings": _json_safe(settings)}
+
+
+def layer_from_spec(spec: dict):
+    """The layer a ``layer_spec`` describes, built through the table of layer classes."""
+    table = _layer_classes()
+    if not isinstance(spec, dict) or spec.get("class") not in table or not isinstance(spec.get("settings"), dict):
+        raise DeepBasicsError(f"the checkpoint names an unknown layer {spec!r}; known: {', '.join(sorted(table))}")
+    try:
+        return table[spec["class"]](**spec["settings"])
+    except TypeError as exc:
+        raise DeepBasicsError(f"the checkpoint's {spec['class']} settings do not fit this deepbasics: {exc}") from None
+
+
+def architecture(layers) -> list[dict]:
+    return [layer_spec(layer) for layer in layers]
+
+
+def _optimizer_from(saved: dict | None):
+    from . import optim
+    if saved is None:
+        return None
+    table = {cls.__name__: cls for cls in optim.OPTIMIZERS.values()}
+    if saved.get("class") not in table:
+        raise DeepBasicsError(f"the checkpoint's optimizer {saved.get('class')!r} is not one of {', '.join(table)}")
+    return table[saved["class"]](**saved["settings"])
+
+
+def _loss_from(saved: dict | None):
+    from . import losses
+    if saved is None:
+        return None
+    table = {cls.__name__: cls for cls in losses.LOSSES.values()}
+    if saved.get("class") not in table:
+        raise DeepBasicsError(f"the checkpoint's loss {saved.get('class')!r} is not one of {', '.join(table)}")
+    cls = table[saved["class"]]
+    return cls(from_logits=True) if saved.get("from_logits") else cls()
+
+
+def load_model(path):
+    """The ``Sequential`` saved in ``path`` (by ``model.save``, ``save_model`` or a run of
+    ``train``/``compare``): same layers, weights, buffers, loss and optimizer state, so it predicts
+    exactly as before and ``fit(..., initial_epoch=model.epochs_done)`` goes on training it."""
+    from .initializers import INITIALIZERS
+    from .model import Sequential
+    ckpt = load(path)
+    meta = ckpt.meta
+    if not isinstance(meta.get("architecture"), list) or not isinstance(meta.get("input_dim"), int):
+        raise DeepBasicsError(f"{path} holds weights but not the model's layers (written by an older deepbasics?); "
+                              f"build the model and use checkpoint.restore instead")
+    layers = [layer_from_spec(spec) for spec in meta["architecture"]]
+    init = meta.get("init") if meta.get("init") in INITIALIZERS else "he_normal"
+    model = Sequential(layers, input_dim=meta["input_dim"], init=init, seed=meta.get("seed"))
+    optimizer = _optimizer_from(meta.get("optimizer"))
+    if optimizer is not None:
+        restore(model, ckpt, optimizer)
+    else:
+        if [[a.shape for a in p] for p in model.params] != [[a.shape for a in p] for p in ckpt.params] \
+                or [len(s) for s in model.state] != [len(s) for s in ckpt.state]:
+            raise DeepBasicsError(f"{path}: the stored weights do not fit the stored layers")
+        model.params, model.state = list(ckpt.params), list(ckpt.state)
+        model.epochs_done = ckpt.epoch
+    dtype = np.dtype(meta.get("dtype", "float64"))
+    model.params = [tuple(a.astype(dtype) for a in p) for p in model.params]
+    model.state = [tuple(a.astype(dtype) for a in s) for s in model.state]
+    model.loss = _loss_from(meta.get("loss"))
+    return model

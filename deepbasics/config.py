@@ -147,6 +147,10 @@ class TrainConfig:
                                     low=0, optional=True)
     diagnostics_every: int = _opt(0, "record per-layer gradient norms every N epochs (0: never); "
                                   "drawn as the gradient-flow plot", "int", low=0)
+    drop_last: bool = _opt(False, "leave out each epoch's last, partial mini-batch", "bool")
+    early_stopping: dict | None = _opt(None, "stop when a metric stops improving: {monitor = \"val_loss\", "
+                                       "patience = 10, min_delta = 0.0, restore_best_weights = false}",
+                                       "early_stopping", optional=True)
 
 
 @dataclass
@@ -261,6 +265,8 @@ def _check_value(source: str, key: str, value, meta: dict):
             return list(check_fractions(value, key))
         except DeepBasicsError as err:
             raise DeepBasicsError(f"{source}: {err}") from None
+    if kind == "early_stopping":
+        return _early_stopping(source, key, value)
     if kind == "batch":
         if value == "full":
             return "full"
@@ -268,6 +274,28 @@ def _check_value(source: str, key: str, value, meta: dict):
             _fail(source, key, f"must be a whole number >= 1 or \"full\", got {value!r}")
         return bound(int(value))
     raise AssertionError(kind)
+
+
+def _early_stopping(source: str, key: str, value) -> dict:
+    """train.early_stopping: a table of ``train.EarlyStopping``'s settings, checked by that class."""
+    from .train import EarlyStopping
+    if not isinstance(value, dict):
+        _fail(source, key, f"must be a table such as {{monitor = \"val_loss\", patience = 10}}, got {value!r}")
+    fields = EarlyStopping.__dataclass_fields__
+    for k, v in value.items():
+        if k not in fields:
+            _fail(source, f"{key}.{k}", f"is not a setting of {key}; known: {', '.join(fields)}")
+        want = fields[k].type
+        ok = isinstance(v, str) if want == "str" else isinstance(v, bool) if want == "bool" else \
+            _is_int(v) if want == "int" else _is_real(v)
+        if not ok:
+            what = {"float": "a number", "int": "a whole number", "bool": "true or false"}.get(want, "text")
+            _fail(source, f"{key}.{k}", f"must be {what}, got {v!r}")
+    try:
+        EarlyStopping(**value)
+    except DeepBasicsError as err:
+        raise DeepBasicsError(f"{source}: {key}: {err}") from None
+    return dict(value)
 
 
 def _section(cls, raw, source: str, prefix: str):
@@ -364,6 +392,11 @@ def _check_consistency(cfg: Config, source: str) -> None:
                                           f"layer(s); give one name or one per hidden layer")
     if not m.dropout < 1:
         _fail(source, "model.dropout", f"must satisfy 0 <= dropout < 1, got {m.dropout!r}")
+    watch = cfg.train.early_stopping
+    if watch and watch.get("monitor", "val_loss").startswith("val_") and cfg.split.fractions \
+            and cfg.split.fractions[1] == 0:
+        _fail(source, "train.early_stopping", f"monitors {watch.get('monitor', 'val_loss')!r} but split.fractions "
+                                              f"holds out no validation set; give it one, or monitor 'cost'")
 
 
 def _check_grid(grid, source: str) -> dict:

@@ -181,6 +181,7 @@ def _merge(previous: dict | None, history: History) -> History:
         return history
     merged = History(previous.get("params"))
     merged.diagnostics = list(previous.get("diagnostics", [])) + list(history.diagnostics)
+    merged.stopped = history.stopped or previous.get("stopped")
     cols = {k: [np.nan if v is None else v for v in vals] for k, vals in previous["history"].items()}
     for i, e in enumerate(previous["epoch"]):
         merged.append(e, {k: v[i] for k, v in cols.items()})
@@ -212,21 +213,27 @@ def _run(label, cfg, prepared, *, progress, checkpoint, checkpoint_every, resume
     tc = cfg.train
     batch = None if tc.batch_size == "full" else tc.batch_size
     noise_seed = cfg.model.seed if tc.noise_seed is None else tc.noise_seed
-    previous, initial = None, 0
+    previous, initial, finished = None, 0, False
     if resume:
         saved = ckpt_io.load(resume)
         _check_resumable(saved, cfg, prepared, resume)
-        ckpt_io.restore(model, saved, optimizer)
-        previous, initial = saved.meta.get("history"), saved.epoch
+        # Early stopping's counters are not in a checkpoint: a run that stopped early is complete,
+        # and one caught mid-fit starts over (computing the same numbers again).
+        finished = bool((saved.meta.get("history") or {}).get("stopped"))
+        if tc.early_stopping is None or finished:
+            ckpt_io.restore(model, saved, optimizer)
+            previous, initial = saved.meta.get("history"), saved.epoch
     history = History()
     n_body = len(fuse_output(model.layers, losses.get(loss))[0])
     shapes = shapes_of(model.params[:n_body])
 
-    steps = -(-len(prepared.y_train) // (batch or len(prepared.y_train)))
+    m_train = len(prepared.y_train)
+    steps = m_train // min(batch or m_train, m_train) if tc.drop_last else -(-m_train // (batch or m_train))
 
     def meta(epoch: int, status: str) -> dict:
         """Everything but the arrays: seeds, optimizer, schedule position, history, config."""
-        return {"config": cfg.to_dict(), "label": label, "status": status, "fingerprint": prepared.fingerprint(),
+        return {**ckpt_io.model_meta(model, losses.get(loss)),     # load_model rebuilds the network
+                "config": cfg.to_dict(), "label": label, "status": status, "fingerprint": prepared.fingerprint(),
                 "seed": model.seed, "shuffle_seed": tc.shuffle_seed if tc.shuffle else None,
                 "noise_seed": noise_seed, "split_seed": cfg.split.seed,
                 "optimizer": ckpt_io.describe_optimizer(optimizer), "schedule": repr(schedule),
@@ -251,14 +258,15 @@ def _run(label, cfg, prepared, *, progress, checkpoint, checkpoint_every, resume
     validation = (prepared.X_val, prepared.y_val) if len(prepared.y_val) else None
     start = time.perf_counter()
     try:
-        if initial < tc.epochs:
+        if initial < tc.epochs and not finished:
             fitted = model.fit(prepared.X_train, prepared.y_train, loss=loss, optimizer=optimizer,
                                epochs=tc.epochs, batch_size=batch, schedule=schedule, shuffle=tc.shuffle,
                                shuffle_seed=tc.shuffle_seed, validation_data=validation,
                                validation_freq=tc.validation_freq, engine=tc.engine, initial_epoch=initial,
                                noise_seed=noise_seed, on_epoch=recorder, dtype=tc.dtype, clip_norm=tc.clip_norm,
-                               clip_value=tc.clip_value, diagnostics_every=tc.diagnostics_every)
-            history.diagnostics = fitted.diagnostics
+                               clip_value=tc.clip_value, diagnostics_every=tc.diagnostics_every,
+                               early_stopping=tc.early_stopping, drop_last=tc.drop_last)
+            history.diagnostics, history.stopped = fitted.diagnostics, fitted.stopped
         elif initial > tc.epochs:
             raise DeepBasicsError(f"the checkpoint has {initial} epochs done, more than train.epochs = {tc.epochs}; "
                                   f"raise train.epochs to continue it")

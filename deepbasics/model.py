@@ -17,11 +17,12 @@ import numpy as np
 
 from . import diagnostics, engines, initializers, losses, optim, schedules
 from .activations import Sigmoid, Softmax
+from .batching import Truncated
 from .errors import DeepBasicsError, as_features, check_nonnegative, check_positive_int
 from .layer import Context, Layer
 from .network import build, flatten, forward, fuse_output, shapes_of, unflatten
 from .step import Setup, TrainState
-from .train import History, run_epochs
+from .train import EarlyStopping, History, run_epochs
 
 PREDICT_CHUNK = 8192       # rows per forward pass in predict/evaluate (bounds memory)
 
@@ -112,6 +113,12 @@ class Sequential:
             new.append(tuple(arrays))
         self.params = new
 
+    def save(self, path, **meta):
+        """Write the model to ``path`` (an .npz checkpoint: layers, weights, buffers, loss and
+        optimizer state; never pickled); ``deepbasics.load_model(path)`` restores it."""
+        from .checkpoint import save_model
+        return save_model(path, self, meta=meta or None)
+
     def count_params(self) -> int:
         self._require_built()
         return sum(int(a.size) for p in self.params for a in p)
@@ -191,7 +198,8 @@ class Sequential:
             validation_data=None, validation_freq: int = 1, verbose: int = 0, engine: str = "numpy",
             initial_epoch: int = 0, noise_seed: int | None = None, print_fn=print, on_epoch=None,
             dtype="float64", device: str | None = None, clip_norm: float | None = None,
-            clip_value: float | None = None, diagnostics_every: int = 0) -> History:
+            clip_value: float | None = None, diagnostics_every: int = 0, early_stopping=None,
+            drop_last: bool = False) -> History:
         """Train on X (m, n_in) and y; return the History.
 
         loss           name or Loss ("binary_crossentropy", "categorical_crossentropy", "mse")
@@ -215,6 +223,12 @@ class Sequential:
         diagnostics_every  N > 0 records ``diagnostics.inspect`` (activation statistics and gradient
                        norms per layer) before training and after every N-th epoch into
                        ``history.diagnostics``, on up to 512 training examples
+        early_stopping None, an ``EarlyStopping`` or a dict of its settings ({"monitor": "val_loss",
+                       "patience": 10, "min_delta": 0.0, "restore_best_weights": False}); stops
+                       when the monitored metric stops improving; ``history.stopped`` says where and why
+        drop_last      leave out each epoch's last, partial mini-batch (its examples are drawn
+                       again in other epochs): every update sees batch_size examples, so BatchNorm
+                       never normalises over a handful of examples; cost = sum of losses / examples used
         """
         X = as_features(X)
         for name, value in (("clip_norm", clip_norm), ("clip_value", clip_value)):
@@ -223,6 +237,12 @@ class Sequential:
         if isinstance(diagnostics_every, bool) or not isinstance(diagnostics_every, numbers.Integral) \
                 or diagnostics_every < 0:
             raise DeepBasicsError(f"diagnostics_every must be a whole number >= 0, got {diagnostics_every!r}")
+        early_stopping = EarlyStopping.get(early_stopping)
+        if early_stopping is not None and early_stopping.monitor.startswith("val_") and validation_data is None:
+            raise DeepBasicsError(f"early stopping monitors {early_stopping.monitor!r}, which needs validation_data "
+                                  f"(or monitor 'cost', the training cost)")
+        if not isinstance(drop_last, bool):
+            raise DeepBasicsError(f"drop_last must be True or False, got {drop_last!r}")
         if self.params is None:
             self.build(X.shape[1])
         elif X.shape[1] != self.input_dim:
@@ -261,17 +281,22 @@ class Sequential:
             else optimizer.init(theta, np)
         layer_state = [tuple(_cast(a, dtype) for a in s) for s in self.state[:len(body)]]
         state = TrainState(theta, opt_state, layer_state)
-        steps = -(-m // batch_size)
+        steps = m // batch_size if drop_last else -(-m // batch_size)
+        order = Truncated(shuffle_seed if shuffle else None, m) if drop_last else (shuffle_seed if shuffle else None)
         rates = schedule.rates(optimizer.lr, epochs, steps)
         Engine = engines.get(engine)
         noise_seed = self.seed if noise_seed is None else int(noise_seed)
-        runner = Engine(setup, batch_size=batch_size, rates=rates, shuffle_seed=shuffle_seed if shuffle else None,
-                        m=m, noise_seed=noise_seed, **({} if device is None else {"device": device}))
+        # with drop_last the engine sees m_used = steps * batch_size examples an epoch: the first
+        # m_used of each epoch's order of all m (batching.Truncated), so it just runs fewer steps
+        runner = Engine(setup, batch_size=batch_size, rates=rates, shuffle_seed=order,
+                        m=steps * batch_size if drop_last else m, noise_seed=noise_seed,
+                        **({} if device is None else {"device": device}))
         history = History({"epochs": epochs, "initial_epoch": initial_epoch, "batch_size": batch_size,
                            "steps_per_epoch": steps, "m": m, "shuffle_seed": shuffle_seed if shuffle else None,
                            "seed": self.seed, "noise_seed": noise_seed, "init": self.init, "optimizer": repr(optimizer),
                            "schedule": repr(schedule), "loss": loss.name, "engine": engine,
-                           "dtype": dtype.name})
+                           "dtype": dtype.name, "drop_last": drop_last,
+                           "early_stopping": None if early_stopping is None else vars(early_stopping).copy()})
         self.loss, self.optimizer = loss, optimizer
 
         def keep(new_state: TrainState) -> None:
@@ -287,14 +312,15 @@ class Sequential:
                                validate=(lambda s: (keep(s), validate())[1]) if validate else None,
                                validation_freq=validation_freq, print_fn=print_fn,
                                on_epoch=self._with_diagnostics(on_epoch, diagnostics_every, history, setup,
-                                                               X, Y, epochs, initial_epoch))
+                                                               X, Y, epochs, initial_epoch),
+                               early_stopping=early_stopping)
         except Exception as err:
             if hasattr(err, "state"):
                 keep(err.state)
                 self.epochs_done = len(history.epoch) + initial_epoch
             raise
         keep(final)
-        self.epochs_done = epochs
+        self.epochs_done = epochs if history.stopped is None else history.stopped["epoch"] + 1
         return history
 
     def _validator(self, validation_data, loss):

@@ -26,6 +26,13 @@ def positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}") from None
 
 
+def nonnegative_int(text: str) -> int:
+    """argparse type: a whole number >= 0."""
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}")
+    return int(text)
+
+
 def add_run_options(p, *, jobs: bool) -> None:
     """Options every training command takes."""
     p.add_argument("--out", metavar="DIR", help="report folder (default: the config's output.dir, "

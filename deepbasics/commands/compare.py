@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from pathlib import Path
 
 from . import common
 
@@ -12,6 +13,10 @@ EXAMPLES = """examples:
   deepbasics compare spirals_init --epochs 200     initialisation x activation
   deepbasics compare my.toml --jobs 2 --json results.json --quiet
   deepbasics compare my.toml --resume              after Ctrl-C: each run goes on where it stopped
+  deepbasics compare spirals_init --cluster local:2
+                                                   each run a task on a Dask LocalCluster of 2 processes
+  deepbasics compare my.toml --cluster tcp://HOST:8786 --checkpoint-dir /shared/ckpt
+                                                   on a running Dask scheduler (pip install 'deepbasics[dask]')
 
 A grid in the config: one run per combination of the listed values.
   [grid]
@@ -32,6 +37,14 @@ def register(sub) -> None:
     common.add_run_options(p, jobs=True)
     p.add_argument("--resume", action="store_true",
                    help="continue each run from its checkpoint in <report folder>/checkpoints/ (Ctrl-C leaves them)")
+    p.add_argument("--cluster", metavar="local[:N]|tcp://HOST:PORT",
+                   help="run each run as a task on Dask: a LocalCluster of N worker processes, or a running "
+                        "scheduler; a dying worker's run is retried elsewhere from its checkpoint")
+    p.add_argument("--checkpoint-dir", metavar="DIR",
+                   help="with --cluster: the checkpoint folder, one every worker can reach "
+                        "(default: <report folder>/checkpoints)")
+    p.add_argument("--retries", type=common.nonnegative_int, default=2, metavar="N",
+                   help="with --cluster: times Dask retries a failed run (default 2)")
     p.set_defaults(func=run)
 
 
@@ -51,10 +64,20 @@ def compare(args, spec: str, *, command: str) -> int:
         emit(f"data: {common.describe_run(runs[0][1], first)}")
         emit(first.split.describe())
     start = time.perf_counter()
+    on_cluster = getattr(args, "cluster", None)       # demo shares this function, without --cluster
+    if not on_cluster and getattr(args, "checkpoint_dir", None):
+        from ..errors import DeepBasicsError
+        raise DeepBasicsError("--checkpoint-dir goes with --cluster; without one, runs checkpoint into the "
+                              "report folder's checkpoints/")
     folder = cfg.report_dir() / "checkpoints"
+    if on_cluster and args.checkpoint_dir:
+        folder = Path(args.checkpoint_dir)
     try:
-        results = common.run_all(runs, prepared, jobs=args.jobs, quiet=args.quiet, emit=emit,
-                                 checkpoints=folder, resume=args.resume)
+        if on_cluster:
+            results, start = _on_cluster(args, runs, folder, emit)
+        else:
+            results = common.run_all(runs, prepared, jobs=args.jobs, quiet=args.quiet, emit=emit,
+                                     checkpoints=folder, resume=args.resume)
     except common.CompareInterrupted as stop:
         again = " ".join([command, "--resume"] if "--resume" not in command.split() else [command])
         print(f"deepbasics: interrupted; {len(stop.saved)} run(s) saved their state in {folder}; "
@@ -68,3 +91,28 @@ def compare(args, spec: str, *, command: str) -> int:
     if not args.quiet:
         emit(f"{len(results)} runs in {wall:.1f} s")
     return 0
+
+
+def _on_cluster(args, runs, folder, emit):
+    """The runs as Dask tasks (deepbasics.cluster), checkpointing into ``folder``: (results, start time).
+    Ctrl-C leaves each run's last periodic checkpoint there, for --resume."""
+    from ..errors import DeepBasicsError
+    try:
+        from .. import cluster
+    except ImportError:
+        raise DeepBasicsError("--cluster needs Dask's distributed scheduler: pip install 'deepbasics[dask]'") from None
+    if args.jobs:
+        raise DeepBasicsError("--jobs is for the local process pool; with --cluster the workers set the parallelism")
+    folder = cluster.sweep.check_folder(folder)
+    paths = {label: common.checkpoint_path(folder, label) for label, _ in runs}
+    submitted = [time.perf_counter()]           # the runs' wall time starts once the cluster is up
+
+    def started(client, futures):
+        submitted[0] = time.perf_counter()
+    try:
+        results = cluster.run_all(runs, paths, spec=args.cluster, retries=args.retries, resume=args.resume,
+                                  emit=None if args.quiet else emit, on_submit=started,
+                                  on_result=None if args.quiet else (lambda r: emit(common.result_line(r))))
+    except KeyboardInterrupt:
+        raise common.CompareInterrupted([p for p in paths.values() if Path(p).is_file()]) from None
+    return results, submitted[0]
