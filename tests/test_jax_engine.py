@@ -98,7 +98,7 @@ def test_batchnorm_and_weight_penalty_match():
     assert_same(out)
 
 
-def test_dropout_draws_per_step_keys_and_is_repeatable():
+def test_dropout_draws_are_repeatable_and_follow_the_noise_seed():
     def model():
         return small_model(extra=(db.Dropout(0.3),))
     a = model().fit(X, y, engine="jax", optimizer=optim.Adam(lr=0.01), epochs=5, shuffle_seed=1, noise_seed=4)

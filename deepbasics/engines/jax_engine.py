@@ -54,6 +54,7 @@ from .. import optim
 from ..batching import epoch_orders
 from ..errors import DeepBasicsError
 from ..layer import Context
+from ..rand import step_key
 from ..step import Setup, TrainState, join_state, split_state, train_step, train_step_split
 
 try:
@@ -161,9 +162,9 @@ class Program(NamedTuple):
     split: bool                  # run step.train_step_split (one buffer per array) inside
 
     def ctx(self, noise_seed, global_step) -> Context:
-        """Context of one step: its own key, derived from the noise seed and the step number."""
-        rng = jax.random.fold_in(jax.random.key(noise_seed), global_step) if self.stochastic else None
-        return Context(xp=jnp, train=True, rng=rng)
+        """Context of one step: its key is the noise seed and the step number (``rand.step_key``),
+        so the draws are the NumPy engine's, bit for bit."""
+        return Context(xp=jnp, train=True, rng=step_key(noise_seed, global_step) if self.stochastic else None)
 
     def epoch(self, state: TrainState, X, Y, order, rates, epoch, noise_seed):
         """One epoch: scan the complete batches, then the partial one; return (state, cost)."""
