@@ -235,7 +235,8 @@ def _run(label, cfg, prepared, *, progress, checkpoint, checkpoint_every, resume
                                       if epoch > 0 else optimizer.lr},
                 # x' = (x - mean) / scale turns new raw inputs into what the weights expect
                 "standardizer": {"mean": prepared.scaler.mean.tolist(), "scale": prepared.scaler.scale.tolist()},
-                "epochs": tc.epochs, "history": _merge(previous, history).to_dict()}
+                "epochs": tc.epochs, "history": _merge(previous, history).to_dict(),
+                "engine": model.engine_used or tc.engine}       # the one that ran ("auto" resolved)
 
     def save(epoch: int, state, status: str = "running") -> None:
         """Checkpoint the TrainState ``state`` reached after ``epoch`` epochs (mid-fit)."""
@@ -303,10 +304,11 @@ def _check_resumable(saved, cfg: Config, prepared: Prepared, path) -> None:
             if stored.get(section) != now.get(section):
                 raise DeepBasicsError(f"{path} was trained with a different [{section}] section; resume it with "
                                       f"its own config (leave CONFIG out to use the one stored in it)")
-        same_train = {k: v for k, v in stored.get("train", {}).items() if k != "epochs"}
-        if same_train != {k: v for k, v in now["train"].items() if k != "epochs"}:
-            raise DeepBasicsError(f"{path} was trained with different [train] settings; only train.epochs may "
-                                  f"change when resuming")
+        free = ("epochs", "engine")           # the engines compute the same numbers: either may resume
+        same_train = {k: v for k, v in stored.get("train", {}).items() if k not in free}
+        if same_train != {k: v for k, v in now["train"].items() if k not in free}:
+            raise DeepBasicsError(f"{path} was trained with different [train] settings; only train.epochs and "
+                                  f"train.engine may change when resuming")
     if saved.meta.get("fingerprint") not in (None, prepared.fingerprint()):
         raise DeepBasicsError(f"{path} was trained on different data (its training split's fingerprint differs)")
 

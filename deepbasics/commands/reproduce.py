@@ -18,7 +18,7 @@ def register(sub) -> None:
                     "Exits 1 if any figure differs.",
         epilog="examples:\n  deepbasics reproduce\n  deepbasics reproduce --runs adam gd_sched --quiet\n"
                "  deepbasics reproduce --json out/reproduce.json")
-    p.add_argument("--engine", default="numpy", help="numpy (default) or jax")
+    p.add_argument("--engine", default="auto", help="auto (default: jax for these long runs when JAX is installed), numpy or jax")
     p.add_argument("--json", metavar="PATH", help="also write the results as JSON to PATH")
     p.add_argument("--runs", nargs="+", metavar="NAME",
                    help="only these trainings (gd momentum adam gd_update_lr gd_sched momentum_sched adam_sched)")

@@ -62,7 +62,8 @@ try:
     import jax.numpy as jnp
     from jax import lax
 except ImportError:  # pragma: no cover - depends on the environment
-    raise DeepBasicsError("engine 'jax' needs JAX: pip install 'deepbasics[jax]' (or pip install jax)") from None
+    raise DeepBasicsError("engine 'jax' needs JAX, a dependency of deepbasics that is missing here: "
+                          "pip install jax (or use engine 'numpy')") from None
 
 CACHE_ENV = "DEEPBASICS_JAX_CACHE"
 ORDERS_BUDGET = 64 * 2**20      # bytes of permutation indices sent to the device per call
