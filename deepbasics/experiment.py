@@ -166,12 +166,19 @@ class Recorder:
         self.history, self.progress, self.every, self.save = history, progress, every, save
         self.epoch, self.state = None, None
 
+    @property
+    def state_every(self) -> int:
+        """The epochs whose state it needs (0: only the last): a compiled engine may run the
+        others as one block and call it with ``state`` None for them (see train.run_epochs)."""
+        return self.every if self.save is not None else 0
+
     def __call__(self, epoch, state, values):
         self.history.append(epoch, values)
-        self.epoch, self.state = epoch, state
+        if state is not None:
+            self.epoch, self.state = epoch, state
         if self.progress is not None:
             self.progress.update(epoch, values)
-        if self.every and self.save is not None and (epoch + 1) % self.every == 0:
+        if self.every and self.save is not None and (epoch + 1) % self.every == 0 and state is not None:
             self.save(epoch + 1, state)
 
 

@@ -283,6 +283,8 @@ class Sequential:
                            "schedule": repr(schedule), "loss": loss.name, "engine": engine,
                            "dtype": dtype.name})
         self.loss, self.optimizer = loss, optimizer
+        if validate is not None and hasattr(runner, "set_validation"):
+            self._validate_in_engine(runner, validation_data, loss, len(body) < len(self.layers))
 
         def keep(new_state: TrainState) -> None:
             self.params = unflatten(np.array(new_state.theta), setup.shapes) + self.params[len(body):]
@@ -319,6 +321,16 @@ class Sequential:
         def validate() -> dict:
             return {f"val_{k}": v for k, v in self.evaluate(Xv, yv, loss=loss).items()}
         return validate
+
+    def _validate_in_engine(self, runner, validation_data, loss, fused: bool) -> None:
+        """Let a compiled engine validate inside its program when it computes what ``evaluate``
+        does: the loss on the body's output (a fused output layer, or a loss without one)."""
+        task = self._task()
+        if not fused and (loss.output_activation is not None or task != "regression"):
+            return
+        Yv = loss.targets(validation_data[1], self.n_out)
+        runner.set_validation(as_features(validation_data[0], "X_val"), Yv, task,
+                              type(self.layers[-1]) if fused else None)
 
     # -- inference -------------------------------------------------------------------------
     def _output(self, X, upto: int | None = None) -> np.ndarray:
