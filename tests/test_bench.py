@@ -66,6 +66,7 @@ def test_targets_and_table_from_rows():
     rows += [bench._row("scaling m", f"numpy m={m}", m / 1000 + 0.5, m=m, engine="numpy") for m in (1e3, 1e4, 1e5)]
     found = {t["target"]: t for t in bench.targets(rows)}
     assert found["S: deepbasics jax, warm cache vs document's code (x faster)"]["met"] is True
+    assert found["S: deepbasics auto, warm cache, all cores vs document's code (x faster)"]["met"] is None
     assert found["S: deepbasics numpy vs document's code (x faster)"]["met"] is False
     assert found["W: deepbasics numpy throughput vs PyTorch eager (x)"]["met"] is None
     assert found["W: deepbasics jax share of SGEMM"]["met"] is False

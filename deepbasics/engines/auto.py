@@ -16,7 +16,8 @@ The constants are measured on a 2-core x86-64 machine by ``deepbasics bench --wo
 (BENCHMARKS.md): the document's 2-5-2-1 network, batch 64, saves ~45 us per update (NumPy ~50 us,
 JAX ~5 us) against ~1.5 s to start with a cold cache, so JAX pays from ~33,000 updates (the
 document's shortest run has 75,000). A wide layer saves mostly through faster matrix products,
-so JAX pays there after a few hundred updates. The rule depends only on the run's settings, never
+so JAX pays there sooner (2-256-256-1: from ~9,000 updates by this rule; measured 36-100 on a
+loaded machine, where NumPy's multithreaded BLAS suffers most). The rule depends only on the run's settings, never
 on the machine's state (whether JAX is imported, the cache warm), so one config always picks the
 same engine. The GPU is not considered: ``device`` chooses it explicitly.
 
@@ -30,7 +31,7 @@ from ..errors import DeepBasicsError
 
 START_S = 1.5               # seconds: import JAX + compile one program (cold cache), measured
 UPDATE_SAVING_S = 45e-6     # seconds per update saved on a tiny network (Python overhead), measured
-MADD_SAVING_S = 1.5e-11     # seconds per multiply-add of work saved (XLA vs NumPy's BLAS), measured
+MADD_SAVING_S = 3e-11       # seconds per multiply-add of work saved (XLA vs NumPy's BLAS; W in BENCHMARKS.md)
 
 _said = False
 
