@@ -210,6 +210,8 @@ def test_checkpoint_records_the_engine_that_ran_and_resumes_on_the_other(tmp_pat
     experiment.run("x", on_jax, checkpoint=part, resume=part)
     a, b = checkpoint.load(full), checkpoint.load(part)
     assert b.epoch == 20 and b.meta["engine"] == "jax"
-    for p, q in zip(a.params, b.params):                          # dropout included: the same draws
+    # dropout included: the same draws. (A Dense bias before BatchNorm has a zero gradient: its
+    # values are rounding noise of ~1e-10, hence the absolute tolerance.)
+    for p, q in zip(a.params, b.params):
         for x, y in zip(p, q):
-            np.testing.assert_allclose(y, x, rtol=1e-8, atol=1e-10)
+            np.testing.assert_allclose(y, x, rtol=1e-8, atol=1e-8)
