@@ -15,6 +15,9 @@ Workloads (each contender does the same work: same data, same initial weights, s
     auto     where the JAX engine starts to pay: per-update seconds of both engines and JAX's
              start-up (import + compile, fresh processes, cold and warm cache) for 2-w-w-1
              networks, the break-even number of updates, and where ``engines.auto`` switches.
+    vmap     K copies of the document's network (Adam at K learning rates) as one ``jax.vmap``
+             program against K compiled runs one after another (not a feature: the measurement
+             that decides whether vectorised runs would pay on this machine).
     W        wide: 784-1024-1024-10 ReLU, softmax cross-entropy, Adam 1e-3, batch 256, float32,
              60,000 synthetic examples labelled by a fixed random teacher; one epoch timed after a
              warm-up epoch. NumPy, JAX, PyTorch eager (when importable), and the SGEMM rate of a
@@ -47,7 +50,7 @@ from .dense import Dense
 from .errors import DeepBasicsError
 from .model import Sequential
 
-WORKLOADS = ("S", "demo", "W", "D", "scaling", "auto")
+WORKLOADS = ("S", "demo", "W", "D", "scaling", "auto", "vmap")
 AUTO_ALL_CORES = "deepbasics auto, warm cache, all cores"
 REFERENCE_ENV = "DEEPBASICS_REFERENCE"
 S_RUNS_QUICK = ("gd_update_lr", "adam_sched")
@@ -262,6 +265,75 @@ def bench_auto(quick: bool, say) -> list[dict]:
                          note=f"per update numpy {t_np * 1e6:.1f} us, jax {t_jx * 1e6:.1f} us; JAX start-up "
                               f"+{cold:.2f} s cold / +{warm:.2f} s warm: pays from {even['cold']:,.0f} updates "
                               f"(cold) / {even['warm']:,.0f} (warm); auto switches at {auto.crossover_updates(work):,}"))
+    return rows
+
+
+# -- vmap: K runs of one structure as one program --------------------------------------------------
+def vmap_sweep_seconds(lrs, epochs: int) -> tuple[float, list]:
+    """Seconds (compile or cache load included) and final costs of Adam runs of the document's
+    network at the rates ``lrs``, trained as one program vectorised over the runs."""
+    import jax
+    import jax.numpy as jnp
+    from jax import lax
+    from . import losses, optim, reproduce
+    from .batching import epoch_orders
+    from .datasets import moons
+    from .engines import jax_engine
+    from .network import flatten, fuse_output, shapes_of
+    from .step import Setup, TrainState
+    start = time.perf_counter()
+    X, y = moons(n_samples=900, noise=0.2, seed=3)
+    model, loss, opt = reproduce.document_model(), losses.get("binary_crossentropy"), optim.Adam(lr=1e-3)
+    body, fit_loss = fuse_output(model.layers, loss)
+    setup = Setup(body, fit_loss, opt, shapes_of(model.params[:len(body)]))
+    steps = -(-900 // 64)
+    program = jax_engine.Program(setup, 64, 900, steps, False, False)
+    with jax.enable_x64(True):
+        theta = flatten(model.params[:len(body)], np)
+        state = TrainState(theta, opt.init(theta, np), [tuple(s) for s in model.state[:len(body)]])
+        Xd, Yd = jnp.asarray(X), jnp.asarray(loss.targets(y, 1).astype(np.float64))
+        orders = jnp.asarray(epoch_orders(900, range(epochs), 10).astype(np.int32))
+        rates = jnp.asarray(np.broadcast_to(np.asarray(lrs)[:, None, None], (len(lrs), epochs, steps)).copy())
+        states = jax.tree_util.tree_map(lambda a: jnp.broadcast_to(jnp.asarray(a), (len(lrs), *np.shape(a))), state)
+
+        def one(state, rates):
+            def body_fn(i, carry):
+                s, costs = carry
+                s, cost = program.epoch(s, Xd, Yd, orders[i], rates[i], i, 0)
+                return s, costs.at[i].set(cost)
+            return lax.fori_loop(0, epochs, body_fn, (state, jnp.zeros(epochs)))
+        options = jax_engine.compiler_options(jax.devices("cpu")[0], 1)
+        _, costs = jax.jit(jax.vmap(one), compiler_options=options)(states, rates)
+        costs = np.asarray(costs)
+    return time.perf_counter() - start, list(costs[:, -1])
+
+
+def bench_vmap(quick: bool, say) -> list[dict]:
+    from . import optim, reproduce
+    from .datasets import moons
+    if not _have("jax"):
+        return [_row("vmap", "sweep", None, note="JAX not installed")]
+    X, y = moons(n_samples=900, noise=0.2, seed=3)
+    rows = []
+    for k, epochs in ((8, 500), (32, 250)) if quick else ((8, 2000), (32, 1000)):
+        lrs = np.geomspace(1e-4, 1e-2, k)
+        say(f"vmap: {k} runs of {epochs} epochs ...")
+
+        def sequential():
+            start, costs = time.perf_counter(), []
+            for lr in lrs:
+                model = reproduce.document_model()
+                costs.append(model.fit(X, y, optimizer=optim.Adam(lr=lr), epochs=epochs, batch_size=64,
+                                       shuffle_seed=10, engine="jax").cost[-1])
+            return time.perf_counter() - start, costs
+        sequential()
+        vmap_sweep_seconds(lrs, epochs)                     # both compiled (or cached) once before
+        t_seq, c_seq = sequential()
+        t_vec, c_vec = vmap_sweep_seconds(lrs, epochs)
+        diff = float(np.max(np.abs(np.array(c_seq) - np.array(c_vec))))
+        rows.append(_row("vmap", f"{k} runs sequential (jax)", t_seq, ratio=1.0, vs=f"{k} sequential"))
+        rows.append(_row("vmap", f"{k} runs as one vmap program", t_vec, ratio=t_seq / t_vec, vs=f"{k} sequential",
+                         note=f"{epochs} epochs each; final costs differ by at most {diff:.1e}"))
     return rows
 
 
@@ -579,7 +651,8 @@ def run(workloads, *, quick: bool = False, reference: Path | None = None, say=pr
         raise DeepBasicsError(f"unknown workload {unknown[0]!r}; choose from: {', '.join(WORKLOADS)}")
     results = {"machine": machine(), "quick": quick, "rows": []}
     benches = {"S": lambda: bench_s(quick, reference, say), "demo": lambda: bench_demo(quick, say),
-               "auto": lambda: bench_auto(quick, say), "W": lambda: bench_w(quick, say),
+               "auto": lambda: bench_auto(quick, say), "vmap": lambda: bench_vmap(quick, say),
+               "W": lambda: bench_w(quick, say),
                "D": lambda: bench_d(quick, say), "scaling": lambda: bench_scaling(quick, say)}
     start = time.perf_counter()
     for w in workloads:

@@ -106,3 +106,14 @@ def test_cli_bench_prints_the_table_and_writes_json(tmp_path, monkeypatch, capsy
     assert "deepbasics numpy" in printed and "cores" in printed
     data = json.loads(out.read_text())
     assert data["rows"][0]["contender"] == "deepbasics numpy" and data["machine"]["cores"] >= 1
+
+
+def test_vmap_sweep_trains_the_same_runs_as_sequential_fits():
+    pytest.importorskip("jax")
+    from deepbasics import optim, reproduce
+    X, y = __import__("deepbasics").datasets.moons(n_samples=900, noise=0.2, seed=3)
+    lrs = [1e-3, 1e-2]
+    _, costs = bench.vmap_sweep_seconds(lrs, epochs=20)
+    want = [reproduce.document_model().fit(X, y, optimizer=optim.Adam(lr=lr), epochs=20, batch_size=64,
+                                          shuffle_seed=10, engine="jax").cost[-1] for lr in lrs]
+    np.testing.assert_allclose(costs, want, rtol=1e-12)
