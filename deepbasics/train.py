@@ -41,7 +41,9 @@ class History:
         n = len(self.epoch)
         self.epoch.append(int(epoch))
         for key, value in values.items():
-            column = self.history.setdefault(key, [math.nan] * n)
+            column = self.history.get(key)
+            if column is None:               # a new column: NaN for the epochs before (not built
+                column = self.history[key] = [math.nan] * n     # on every call: O(n) each)
             column.append(float(value))
         for column in self.history.values():
             if len(column) < n + 1:
