@@ -7,7 +7,17 @@ Workloads (each contender does the same work: same data, same initial weights, s
 
     S        the document's seven make_moons trainings (2-5-2-1 ReLU/sigmoid, batch 64, 5000-10000
              epochs): NumPy engine, JAX engine with a cold and a warm compilation cache (each in a
-             fresh process), and the document's own code when its file is at hand.
+             fresh process), the engine "auto" picks with a warm cache on every core (the wall
+             time of ``reproduce``'s parallel trainings), and the document's own code when its
+             file is at hand.
+    demo     ``deepbasics demo``, the whole command (start-up, three runs, report) in a fresh
+             process: engine auto (cold, then warm cache) against ``--set train.engine=numpy``.
+    auto     where the JAX engine starts to pay: per-update seconds of both engines and JAX's
+             start-up (import + compile, fresh processes, cold and warm cache) for 2-w-w-1
+             networks, the break-even number of updates, and where ``engines.auto`` switches.
+    vmap     K copies of the document's network (Adam at K learning rates) as one ``jax.vmap``
+             program against K compiled runs one after another (not a feature: the measurement
+             that decides whether vectorised runs would pay on this machine).
     W        wide: 784-1024-1024-10 ReLU, softmax cross-entropy, Adam 1e-3, batch 256, float32,
              60,000 synthetic examples labelled by a fixed random teacher; one epoch timed after a
              warm-up epoch. NumPy, JAX, PyTorch eager (when importable), and the SGEMM rate of a
@@ -40,7 +50,8 @@ from .dense import Dense
 from .errors import DeepBasicsError
 from .model import Sequential
 
-WORKLOADS = ("S", "W", "D", "scaling")
+WORKLOADS = ("S", "demo", "W", "D", "scaling", "auto", "vmap")
+AUTO_ALL_CORES = "deepbasics auto, warm cache, all cores"
 REFERENCE_ENV = "DEEPBASICS_REFERENCE"
 S_RUNS_QUICK = ("gd_update_lr", "adam_sched")
 
@@ -103,13 +114,17 @@ def _child(task: str, args: dict, env: dict | None = None, timeout: float = 3600
 
 
 # -- S: the document's trainings ------------------------------------------------------------------
-def _s_runs(engine: str, runs) -> dict:
-    """Train the document's runs with ``engine``; seconds per run and whether the figures match."""
+def _s_runs(engine: str, runs, jobs: int | None = 1) -> dict:
+    """Train the document's runs with ``engine`` in ``jobs`` processes (None: every core); the
+    seconds of each run, the wall time of all, and whether the figures match."""
     from . import reproduce
-    results = {"runs": {name: reproduce.train_run(name, engine=engine, print_fn=lambda *_: None)
-                        for name in runs}}
+    start = time.perf_counter()
+    results = {"runs": reproduce.train_runs(list(runs), engine=engine, print_fn=lambda *_: None, jobs=jobs)}
+    wall = time.perf_counter() - start
     rows = reproduce.compare(results, reproduce.document_figures())
-    return {"seconds": {name: r["seconds"] for name, r in results["runs"].items()},
+    return {"seconds": {name: r["seconds"] for name, r in results["runs"].items()}, "wall": wall,
+            "jobs": min(jobs or os.cpu_count() or 1, len(runs)),
+            "engines": sorted({r["engine"] for r in results["runs"].values()}),
             "matched": sum(r[3] for r in rows), "total": len(rows)}
 
 
@@ -149,6 +164,176 @@ def bench_s(quick: bool, reference: Path | None, say) -> list[dict]:
         add("deepbasics jax, cold cache", _child("s", {"engine": "jax", "runs": list(runs)}, env))
         say("S: JAX engine, warm compilation cache (fresh process) ...")
         add("deepbasics jax, warm cache", _child("s", {"engine": "jax", "runs": list(runs)}, env))
+        say("S: engine auto, warm cache, every core (fresh process, as `deepbasics reproduce`) ...")
+        out = _child("s", {"engine": "auto", "runs": list(runs), "jobs": None}, env)
+        rows.append(_row("S", AUTO_ALL_CORES, out["wall"], ratio=None if ref_seconds is None else ref_seconds / out["wall"],
+                         vs=None if ref_seconds is None else "document's code",
+                         note=f"figures {out['matched']}/{out['total']}, wall time of the {len(runs)} runs on "
+                              f"{out['jobs']} processes (engines: {', '.join(out['engines'])})", runs=out["seconds"]))
+    return rows
+
+
+# -- demo: the whole command -------------------------------------------------------------------
+def _command_seconds(args, env: dict | None = None) -> float:
+    """Wall seconds of ``python -m deepbasics ARGS`` in a fresh process (start-up included)."""
+    start = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "deepbasics", *args], capture_output=True, text=True,
+                          env={**os.environ, **(env or {})})
+    if proc.returncode != 0:
+        raise DeepBasicsError(f"deepbasics {args[0]} failed: {(proc.stderr.strip().splitlines() or ['?'])[-1]}")
+    return time.perf_counter() - start
+
+
+def bench_demo(quick: bool, say) -> list[dict]:
+    """``deepbasics demo`` as a user runs it (report included), with the engine "auto" picks
+    (cold, then warm compilation cache) and with ``--set train.engine=numpy``."""
+    extra = ["--epochs", "2000"] if quick else []
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="deepbasics-demo-") as tmp:
+        env = {"DEEPBASICS_JAX_CACHE": str(Path(tmp) / "cache")}
+        say("demo: --set train.engine=numpy ...")
+        base = _command_seconds(["demo", "--quiet", "--out", str(Path(tmp) / "np"), *extra,
+                                 "--set", "train.engine=numpy"], env)
+        rows.append(_row("demo", "deepbasics demo --set train.engine=numpy", base, ratio=1.0, vs="numpy demo"))
+        for label in ("cold", "warm"):
+            say(f"demo: engine auto, {label} cache ...")
+            sec = _command_seconds(["demo", "--quiet", "--out", str(Path(tmp) / label), *extra], env)
+            rows.append(_row("demo", f"deepbasics demo (auto), {label} cache", sec, ratio=base / sec,
+                             vs="numpy demo", note="whole command: start-up, 3 runs on every core, report"))
+    return rows
+
+
+# -- auto: where compiling pays --------------------------------------------------------------------
+AUTO_WIDTHS = (5, 64, 256)
+
+
+def _auto_net(width: int) -> Sequential:
+    from .activations import Sigmoid
+    return Sequential([Dense(width), ReLU(), Dense(width), ReLU(), Dense(1), Sigmoid()], input_dim=2, seed=0)
+
+
+def _moons640():
+    from .datasets import moons
+    return moons(n_samples=640, noise=0.2, seed=3)             # 10 mini-batches of 64
+
+
+def update_seconds(width: int, engine: str, epochs: int) -> float:
+    """Seconds per update of the 2-w-w-1 network (batch 64, Adam), after a warm-up fit."""
+    X, y = _moons640()
+    _auto_net(width).fit(X, y, epochs=1, shuffle_seed=1, engine=engine)
+    start = time.perf_counter()
+    _auto_net(width).fit(X, y, epochs=epochs, shuffle_seed=1, engine=engine)
+    return (time.perf_counter() - start) / (epochs * 10)
+
+
+def start_task(width: int, engine: str) -> dict:
+    """In a fresh process: seconds to import the engine and run a first one-epoch fit."""
+    start = time.perf_counter()
+    from .engines import get
+    get(engine)
+    X, y = _moons640()
+    _auto_net(width).fit(X, y, epochs=1, shuffle_seed=1, engine=engine)
+    return {"seconds": time.perf_counter() - start}
+
+
+def bench_auto(quick: bool, say) -> list[dict]:
+    """The break-even of the JAX engine against NumPy for 2-w-w-1 networks: the start-up JAX adds
+    (import + first compile, fresh processes, cold and warm cache) over the saving per update,
+    beside what ``engines.auto`` assumes for the same run."""
+    from .engines import auto
+    if not _have("jax"):
+        return [_row("auto", "crossover", None, note="JAX not installed")]
+    rows = []
+    for width in AUTO_WIDTHS[:2] if quick else AUTO_WIDTHS:
+        say(f"auto: width {width} ...")
+        params = 2 * width + width + width * width + width + width + 1
+        work = 64 * params
+        epochs = max(5, min(300, int(2e6 // work)))
+        t_np = update_seconds(width, "numpy", epochs)
+        t_jx = update_seconds(width, "jax", epochs)
+        with tempfile.TemporaryDirectory(prefix="deepbasics-jax-cache-") as cache:
+            env = {"DEEPBASICS_JAX_CACHE": cache}
+            np_start = _child("start", {"width": width, "engine": "numpy"}, env)["seconds"]
+            cold = _child("start", {"width": width, "engine": "jax"}, env)["seconds"] - np_start
+            warm = _child("start", {"width": width, "engine": "jax"}, env)["seconds"] - np_start
+        saving = t_np - t_jx
+        even = {k: (v / saving if saving > 0 else float("inf")) for k, v in (("cold", cold), ("warm", warm))}
+        rows.append(_row("auto", f"2-{width}-{width}-1, batch 64", None, width=width, work=work,
+                         numpy_us=t_np * 1e6, jax_us=t_jx * 1e6, start_cold_s=cold, start_warm_s=warm,
+                         break_even_cold=even["cold"], break_even_warm=even["warm"],
+                         rule=auto.crossover_updates(work),
+                         note=f"per update numpy {t_np * 1e6:.1f} us, jax {t_jx * 1e6:.1f} us; JAX start-up "
+                              f"+{cold:.2f} s cold / +{warm:.2f} s warm: pays from {even['cold']:,.0f} updates "
+                              f"(cold) / {even['warm']:,.0f} (warm); auto switches at {auto.crossover_updates(work):,}"))
+    return rows
+
+
+# -- vmap: K runs of one structure as one program --------------------------------------------------
+def vmap_sweep_seconds(lrs, epochs: int) -> tuple[float, list]:
+    """Seconds (compile or cache load included) and final costs of Adam runs of the document's
+    network at the rates ``lrs``, trained as one program vectorised over the runs."""
+    import jax
+    import jax.numpy as jnp
+    from jax import lax
+    from . import losses, optim, reproduce
+    from .batching import epoch_orders
+    from .datasets import moons
+    from .engines import jax_engine
+    from .network import flatten, fuse_output, shapes_of
+    from .step import Setup, TrainState
+    start = time.perf_counter()
+    X, y = moons(n_samples=900, noise=0.2, seed=3)
+    model, loss, opt = reproduce.document_model(), losses.get("binary_crossentropy"), optim.Adam(lr=1e-3)
+    body, fit_loss = fuse_output(model.layers, loss)
+    setup = Setup(body, fit_loss, opt, shapes_of(model.params[:len(body)]))
+    steps = -(-900 // 64)
+    program = jax_engine.Program(setup, 64, 900, steps, False, False)
+    with jax.enable_x64(True):
+        theta = flatten(model.params[:len(body)], np)
+        state = TrainState(theta, opt.init(theta, np), [tuple(s) for s in model.state[:len(body)]])
+        Xd, Yd = jnp.asarray(X), jnp.asarray(loss.targets(y, 1).astype(np.float64))
+        orders = jnp.asarray(epoch_orders(900, range(epochs), 10).astype(np.int32))
+        rates = jnp.asarray(np.broadcast_to(np.asarray(lrs)[:, None, None], (len(lrs), epochs, steps)).copy())
+        states = jax.tree_util.tree_map(lambda a: jnp.broadcast_to(jnp.asarray(a), (len(lrs), *np.shape(a))), state)
+
+        def one(state, rates):
+            def body_fn(i, carry):
+                s, costs = carry
+                s, cost = program.epoch(s, Xd, Yd, orders[i], rates[i], i, 0)
+                return s, costs.at[i].set(cost)
+            return lax.fori_loop(0, epochs, body_fn, (state, jnp.zeros(epochs)))
+        options = jax_engine.compiler_options(jax.devices("cpu")[0], 1)
+        _, costs = jax.jit(jax.vmap(one), compiler_options=options)(states, rates)
+        costs = np.asarray(costs)
+    return time.perf_counter() - start, list(costs[:, -1])
+
+
+def bench_vmap(quick: bool, say) -> list[dict]:
+    from . import optim, reproduce
+    from .datasets import moons
+    if not _have("jax"):
+        return [_row("vmap", "sweep", None, note="JAX not installed")]
+    X, y = moons(n_samples=900, noise=0.2, seed=3)
+    rows = []
+    for k, epochs in ((8, 500), (32, 250)) if quick else ((8, 2000), (32, 1000)):
+        lrs = np.geomspace(1e-4, 1e-2, k)
+        say(f"vmap: {k} runs of {epochs} epochs ...")
+
+        def sequential():
+            start, costs = time.perf_counter(), []
+            for lr in lrs:
+                model = reproduce.document_model()
+                costs.append(model.fit(X, y, optimizer=optim.Adam(lr=lr), epochs=epochs, batch_size=64,
+                                       shuffle_seed=10, engine="jax").cost[-1])
+            return time.perf_counter() - start, costs
+        sequential()
+        vmap_sweep_seconds(lrs, epochs)                     # both compiled (or cached) once before
+        t_seq, c_seq = sequential()
+        t_vec, c_vec = vmap_sweep_seconds(lrs, epochs)
+        diff = float(np.max(np.abs(np.array(c_seq) - np.array(c_vec))))
+        rows.append(_row("vmap", f"{k} runs sequential (jax)", t_seq, ratio=1.0, vs=f"{k} sequential"))
+        rows.append(_row("vmap", f"{k} runs as one vmap program", t_vec, ratio=t_seq / t_vec, vs=f"{k} sequential",
+                         note=f"{epochs} epochs each; final costs differ by at most {diff:.1e}"))
     return rows
 
 
@@ -429,10 +614,12 @@ def targets(rows) -> list[dict]:
                     "met": None if value is None else value >= goal})
 
     ref = find("S", "document's code")
-    for contender, goal in (("deepbasics jax, warm cache", 15.0), ("deepbasics numpy", 3.0)):
+    for contender, goal in ((AUTO_ALL_CORES, 25.0), ("deepbasics jax, warm cache", 15.0), ("deepbasics numpy", 3.0)):
         row = find("S", contender)
         target(f"S: {contender} vs document's code (x faster)",
                row["ratio"] if row and ref and row["seconds"] else None, goal)
+    row = find("demo", "deepbasics demo (auto), warm cache")
+    target("demo: whole command, auto vs --set train.engine=numpy (x faster)", row["ratio"] if row else None, 4.0)
     torch_row = find("W", "pytorch eager")
     for contender, goal in (("deepbasics numpy", 0.9), ("deepbasics jax", 1.2)):
         row = find("W", contender)
@@ -463,7 +650,9 @@ def run(workloads, *, quick: bool = False, reference: Path | None = None, say=pr
     if unknown:
         raise DeepBasicsError(f"unknown workload {unknown[0]!r}; choose from: {', '.join(WORKLOADS)}")
     results = {"machine": machine(), "quick": quick, "rows": []}
-    benches = {"S": lambda: bench_s(quick, reference, say), "W": lambda: bench_w(quick, say),
+    benches = {"S": lambda: bench_s(quick, reference, say), "demo": lambda: bench_demo(quick, say),
+               "auto": lambda: bench_auto(quick, say), "vmap": lambda: bench_vmap(quick, say),
+               "W": lambda: bench_w(quick, say),
                "D": lambda: bench_d(quick, say), "scaling": lambda: bench_scaling(quick, say)}
     start = time.perf_counter()
     for w in workloads:
@@ -499,7 +688,9 @@ def _main(argv) -> None:
     """Child-process entry: ``python -m deepbasics.bench TASK JSON``; prints one JSON line."""
     task, args = argv[0], json.loads(argv[1])
     if task == "s":
-        out = _s_runs(args["engine"], args["runs"])
+        out = _s_runs(args["engine"], args["runs"], args.get("jobs", 1))
+    elif task == "start":
+        out = start_task(args["width"], args["engine"])
     elif task == "memory":
         memory_task(args["m"], args["engine"], args.get("limit_s"))     # prints and exits
     else:

@@ -12,7 +12,7 @@ One ``.npz`` file (a zip of ``.npy`` arrays, read with ``allow_pickle=False``), 
     opt/<field>        the optimizer state's arrays (Adam: m, v); its step count is in meta
 
 Why this is enough for a bit-identical resume: epoch e's shuffle depends only on
-(shuffle_seed, e), stochastic layers draw from (noise_seed, e), the rate of every update is
+(shuffle_seed, e), stochastic layers draw from (noise_seed, update number) (deepbasics.rand), the rate of every update is
 the schedule's function of (epoch, step), and the parameters and optimizer moments are stored
 as the exact float64 bits. The file is written to a temporary name and renamed, so a crash
 never leaves half a checkpoint; a truncated or corrupted file fails its zip CRC check and

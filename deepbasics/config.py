@@ -138,7 +138,8 @@ class TrainConfig:
     noise_seed: int | None = _opt(None, "seed of dropout/RReLU draws (default: model.seed)", "int", low=0,
                                   optional=True)
     validation_freq: int = _opt(1, "validate every N epochs", "int", low=1)
-    engine: str = _opt("numpy", "numpy or jax", "str", allowed=("numpy", "jax"))
+    engine: str = _opt("auto", "auto (jax when the run repays compiling it, else numpy), numpy or jax", "str",
+                       allowed=("auto", "numpy", "jax"))
     dtype: str = _opt("float64", "float64 (the document's numbers) or float32", "str",
                       allowed=("float64", "float32"))
     clip_norm: float | None = _opt(None, "rescale each batch's gradient to L2 norm <= clip_norm", "float", low=0,

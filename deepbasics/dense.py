@@ -7,6 +7,12 @@ Shapes (examples as rows): x (m, n_in), W (n_out, n_in) as in the document and P
     backward:  dW = dz.T @ x                          # (n_out, n_in)
                db = sum_i dz_i                        # (n_out,)
                dx = dz @ W                            # (m, n_in)
+
+A tiny layer (n_in * n_out <= FUSED_MAX) under a compiled array module computes the same sums
+as broadcast products reduced along one axis, e.g. z_ij = sum_k x_ik W_jk as
+(x[:, None, :] * W[None, :, :]).sum(-1): XLA fuses that into the surrounding elementwise work,
+where a matrix product of a (64, 2) by a (2, 5) is a separate kernel call of its own. Under NumPy
+the products stay BLAS calls.
 """
 from __future__ import annotations
 
@@ -15,6 +21,8 @@ import numpy as np
 from . import initializers
 from .errors import check_nonnegative, check_positive_int
 from .layer import Built, Context, Layer
+
+FUSED_MAX = 64          # n_in * n_out at most: broadcast multiply-and-sum instead of a matrix product
 
 
 class Dense(Layer):
@@ -54,16 +62,28 @@ class Dense(Layer):
 
     def forward(self, params, state, x, ctx: Context):
         W = params[0]
-        # .dot is x @ W.T for 2-D arrays (the same BLAS call, the same bits) at half the
-        # dispatch cost, which matters when the matrices are tiny
-        z = x.dot(W.T)                                # (m, n_out)
+        if _fused(W, ctx):
+            z = (x[:, None, :] * W[None, :, :]).sum(axis=2)     # (m, n_out)
+        else:
+            # .dot is x @ W.T for 2-D arrays (the same BLAS call, the same bits) at half the
+            # dispatch cost, which matters when the matrices are tiny
+            z = x.dot(W.T)                            # (m, n_out)
         if self.use_bias:
             z = z + params[1]
         return z, x, state
 
     def backward(self, params, cache, dz, ctx: Context, need_dx: bool = True):
         x, W = cache, params[0]
-        dW = dz.T.dot(x)                              # (n_out, n_in)
+        if _fused(W, ctx):
+            dW = (dz[:, :, None] * x[:, None, :]).sum(axis=0)                   # (n_out, n_in)
+            dx = (dz[:, :, None] * W[None, :, :]).sum(axis=1) if need_dx else None   # (m, n_in)
+        else:
+            dW = dz.T.dot(x)                          # (n_out, n_in)
+            dx = dz.dot(W) if need_dx else None       # (m, n_in)
         grads = (dW, dz.sum(axis=0)) if self.use_bias else (dW,)
-        dx = dz.dot(W) if need_dx else None           # (m, n_in)
         return dx, grads
+
+
+def _fused(W, ctx: Context) -> bool:
+    """Whether this product is tiny and compiled (see the module docstring)."""
+    return ctx.xp is not np and W.shape[0] * W.shape[1] <= FUSED_MAX

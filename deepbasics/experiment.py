@@ -166,12 +166,19 @@ class Recorder:
         self.history, self.progress, self.every, self.save = history, progress, every, save
         self.epoch, self.state = None, None
 
+    @property
+    def state_every(self) -> int:
+        """The epochs whose state it needs (0: only the last): a compiled engine may run the
+        others as one block and call it with ``state`` None for them (see train.run_epochs)."""
+        return self.every if self.save is not None else 0
+
     def __call__(self, epoch, state, values):
         self.history.append(epoch, values)
-        self.epoch, self.state = epoch, state
+        if state is not None:
+            self.epoch, self.state = epoch, state
         if self.progress is not None:
             self.progress.update(epoch, values)
-        if self.every and self.save is not None and (epoch + 1) % self.every == 0:
+        if self.every and self.save is not None and (epoch + 1) % self.every == 0 and state is not None:
             self.save(epoch + 1, state)
 
 
@@ -242,7 +249,8 @@ def _run(label, cfg, prepared, *, progress, checkpoint, checkpoint_every, resume
                                       if epoch > 0 else optimizer.lr},
                 # x' = (x - mean) / scale turns new raw inputs into what the weights expect
                 "standardizer": {"mean": prepared.scaler.mean.tolist(), "scale": prepared.scaler.scale.tolist()},
-                "epochs": tc.epochs, "history": _merge(previous, history).to_dict()}
+                "epochs": tc.epochs, "history": _merge(previous, history).to_dict(),
+                "engine": model.engine_used or tc.engine}       # the one that ran ("auto" resolved)
 
     def save(epoch: int, state, status: str = "running") -> None:
         """Checkpoint the TrainState ``state`` reached after ``epoch`` epochs (mid-fit)."""
@@ -311,10 +319,11 @@ def _check_resumable(saved, cfg: Config, prepared: Prepared, path) -> None:
             if stored.get(section) != now.get(section):
                 raise DeepBasicsError(f"{path} was trained with a different [{section}] section; resume it with "
                                       f"its own config (leave CONFIG out to use the one stored in it)")
-        same_train = {k: v for k, v in stored.get("train", {}).items() if k != "epochs"}
-        if same_train != {k: v for k, v in now["train"].items() if k != "epochs"}:
-            raise DeepBasicsError(f"{path} was trained with different [train] settings; only train.epochs may "
-                                  f"change when resuming")
+        free = ("epochs", "engine")           # the engines compute the same numbers: either may resume
+        same_train = {k: v for k, v in stored.get("train", {}).items() if k not in free}
+        if same_train != {k: v for k, v in now["train"].items() if k not in free}:
+            raise DeepBasicsError(f"{path} was trained with different [train] settings; only train.epochs and "
+                                  f"train.engine may change when resuming")
     if saved.meta.get("fingerprint") not in (None, prepared.fingerprint()):
         raise DeepBasicsError(f"{path} was trained on different data (its training split's fingerprint differs)")
 

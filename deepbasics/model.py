@@ -71,6 +71,7 @@ class Sequential:
         self.optimizer = None
         self.opt_state = None       # optimizer state after the last fit (for checkpoints)
         self.epochs_done = 0
+        self.engine_used = None     # the engine the last fit ran ("auto" resolved)
         if input_dim is not None:
             self.build(input_dim)
 
@@ -195,7 +196,7 @@ class Sequential:
     # -- training --------------------------------------------------------------------------
     def fit(self, X, y, *, loss="binary_crossentropy", optimizer="adam", epochs: int = 100,
             batch_size: int | None = 64, schedule=None, shuffle: bool = True, shuffle_seed: int | None = None,
-            validation_data=None, validation_freq: int = 1, verbose: int = 0, engine: str = "numpy",
+            validation_data=None, validation_freq: int = 1, verbose: int = 0, engine: str = "auto",
             initial_epoch: int = 0, noise_seed: int | None = None, print_fn=print, on_epoch=None,
             dtype="float64", device: str | None = None, clip_norm: float | None = None,
             clip_value: float | None = None, diagnostics_every: int = 0, early_stopping=None,
@@ -213,11 +214,14 @@ class Sequential:
                        optimizer state of the previous fit
         noise_seed     seed of the random draws of stochastic layers (dropout, RReLU) in training;
                        defaults to the model's seed
-        engine         "numpy" (default) or "jax" (the same math compiled; see deepbasics.engines)
+        engine         "auto" (default: "jax" when the run is long enough to repay compiling it, else
+                       "numpy"; see deepbasics.engines.auto), "numpy", or "jax" (the same math
+                       compiled); recorded in ``history.params["engine"]`` as the one that ran
         dtype          "float64" (default, the document's numbers) or "float32" (faster; the
                        weights come back as float32). X is never copied whole to change its type:
                        batches are converted as they are gathered
-        device         engine "jax" only: "cpu" (default), "gpu", or "auto" (a GPU for large steps)
+        device         engine "jax" (or "auto", which it then means) only: "cpu" (default), "gpu", or
+                       "auto" (a GPU for large steps)
         clip_norm      rescale each batch's gradient to global L2 norm <= clip_norm (PyTorch's
                        clip_grad_norm_); clip_value clamps every entry to [-clip_value, clip_value]
         diagnostics_every  N > 0 records ``diagnostics.inspect`` (activation statistics and gradient
@@ -248,7 +252,7 @@ class Sequential:
         elif X.shape[1] != self.input_dim:
             raise DeepBasicsError(f"X has {X.shape[1]} features but the model expects {self.input_dim}")
         dtype = _float_dtype(dtype)
-        if device is not None and engine != "jax":
+        if device is not None and engine not in ("jax", "auto"):
             raise DeepBasicsError(f"device= applies to engine='jax' only (engine is {engine!r})")
         loss = losses.get(loss)
         optimizer = optim.get(optimizer)
@@ -284,6 +288,12 @@ class Sequential:
         steps = m // batch_size if drop_last else -(-m // batch_size)
         order = Truncated(shuffle_seed if shuffle else None, m) if drop_last else (shuffle_seed if shuffle else None)
         rates = schedule.rates(optimizer.lr, epochs, steps)
+        engines.get(engine)                      # an unknown name fails here, before anything runs
+        engine = engine.strip().lower()
+        work = batch_size * sum(int(np.prod(s)) for layer in setup.shapes for s in layer)
+        engine = "jax" if device is not None else \
+            engines.auto.resolve(engine, updates=(epochs - initial_epoch) * steps, work=work)
+        self.engine_used = engine
         Engine = engines.get(engine)
         noise_seed = self.seed if noise_seed is None else int(noise_seed)
         # with drop_last the engine sees m_used = steps * batch_size examples an epoch: the first
@@ -298,6 +308,8 @@ class Sequential:
                            "dtype": dtype.name, "drop_last": drop_last,
                            "early_stopping": None if early_stopping is None else vars(early_stopping).copy()})
         self.loss, self.optimizer = loss, optimizer
+        if validate is not None and early_stopping is None and hasattr(runner, "set_validation"):
+            self._validate_in_engine(runner, validation_data, loss, len(body) < len(self.layers))
 
         def keep(new_state: TrainState) -> None:
             self.params = unflatten(np.array(new_state.theta), setup.shapes) + self.params[len(body):]
@@ -335,6 +347,16 @@ class Sequential:
         def validate() -> dict:
             return {f"val_{k}": v for k, v in self.evaluate(Xv, yv, loss=loss).items()}
         return validate
+
+    def _validate_in_engine(self, runner, validation_data, loss, fused: bool) -> None:
+        """Let a compiled engine validate inside its program when it computes what ``evaluate``
+        does: the loss on the body's output (a fused output layer, or a loss without one)."""
+        task = self._task()
+        if not fused and (loss.output_activation is not None or task != "regression"):
+            return
+        Yv = loss.targets(validation_data[1], self.n_out)
+        runner.set_validation(as_features(validation_data[0], "X_val"), Yv, task,
+                              type(self.layers[-1]) if fused else None)
 
     # -- inference -------------------------------------------------------------------------
     def _output(self, X, upto: int | None = None) -> np.ndarray:

@@ -14,6 +14,9 @@ unit-case arrays to 8 decimals, accuracies and the schedule values exactly.
 from __future__ import annotations
 
 import json
+import multiprocessing
+import os
+import signal
 import time
 from dataclasses import dataclass
 from importlib import resources
@@ -69,8 +72,8 @@ def document_model() -> Sequential:
     return Sequential([Dense(5), ReLU(), Dense(2), ReLU(), Dense(1), Sigmoid()], input_dim=2, init="he", seed=3)
 
 
-def train_run(name: str, engine: str = "numpy", print_fn=print, verbose: int = LOG_EVERY) -> dict:
-    """Train one of ``RUNS``; return its logged costs, rates, accuracy and wall time."""
+def train_run(name: str, engine: str = "auto", print_fn=print, verbose: int = LOG_EVERY) -> dict:
+    """Train one of ``RUNS``; return its logged costs, rates, accuracy, wall time and the engine that ran."""
     run = RUNS[name]
     X, y = moons(n_samples=900, noise=0.2, seed=3)
     model = document_model()
@@ -84,7 +87,7 @@ def train_run(name: str, engine: str = "numpy", print_fn=print, verbose: int = L
     logged = range(0, run.epochs, LOG_EVERY)
     return {"costs": {e: history.cost[e] for e in logged},
             "lr": {e: history["lr_after"][e] for e in logged},
-            "accuracy": accuracy, "seconds": round(seconds, 3)}
+            "accuracy": accuracy, "seconds": round(seconds, 3), "engine": history.params["engine"]}
 
 
 def _test_case():
@@ -179,25 +182,80 @@ def format_table(rows) -> str:
     return "\n".join(lines)
 
 
-def reproduce(engine: str = "numpy", runs=None, print_fn=print, verbose: int = LOG_EVERY) -> dict:
-    """Run the unit cases and the trainings named in ``runs`` (all by default); return
+def reproduce(engine: str = "auto", runs=None, print_fn=print, verbose: int = LOG_EVERY, jobs: int | None = 1) -> dict:
+    """Run the unit cases and the trainings named in ``runs`` (all by default), the trainings in
+    ``jobs`` processes (None: one per CPU core); return
     {"engine", "unit_cases", "runs", "rows", "matched", "total", "seconds"}."""
     names = list(RUNS) if runs is None else list(runs)
     start = time.perf_counter()
     results = {"engine": engine, "unit_cases": unit_cases(print_fn), "runs": {}}
-    for name in names:
-        print_fn(f"\n== {name}: {RUNS[name].call}")
-        results["runs"][name] = train_run(name, engine=engine, print_fn=print_fn, verbose=verbose)
+    results["runs"] = train_runs(names, engine=engine, print_fn=print_fn, verbose=verbose, jobs=jobs)
     rows = compare(results, document_figures())
     results.update(rows=rows, matched=sum(r[3] for r in rows), total=len(rows),
                    seconds=round(time.perf_counter() - start, 3))
     return results
 
 
+def train_runs(names, *, engine: str = "auto", print_fn=print, verbose: int = LOG_EVERY, jobs: int | None = 1) -> dict:
+    """Train the runs ``names``, printing each one's log (a header, the document's lines, the
+    accuracy) in the order given; {name: train_run's result}.
+
+    With ``jobs`` > 1 (None: one per CPU core) they train at once in that many worker processes
+    (spawned: a fresh interpreter, no threads inherited from this one). A worker imports JAX once
+    and keeps each compiled program in memory, so the runs it trains after its first, which share
+    the document's network, pay neither again. A run's lines are printed when it and every run
+    before it have finished, so the output reads as the sequential one does.
+    """
+    jobs = min(jobs or os.cpu_count() or 1, len(names))
+    if jobs <= 1:
+        out = {}
+        for name in names:
+            print_fn(f"\n== {name}: {RUNS[name].call}")
+            out[name] = train_run(name, engine=engine, print_fn=print_fn, verbose=verbose)
+        return out
+    context = multiprocessing.get_context("spawn")
+    pool = context.Pool(jobs, initializer=_start_worker, initargs=(engine,))
+    try:
+        # the longest runs first, so that no core is left with a long run at the end
+        order = sorted(names, key=lambda n: -RUNS[n].epochs)
+        pending = {name: pool.apply_async(_captured_run, (name, engine, verbose)) for name in order}
+        out = {}
+        for name in names:
+            lines, out[name] = pending[name].get()
+            for line in lines:
+                print_fn(line)
+        pool.close()
+    except BaseException:
+        pool.terminate()
+        raise
+    finally:
+        pool.join()
+    return out
+
+
+def _start_worker(engine: str) -> None:
+    """A worker's start-up, once per process: Ctrl-C is the parent's business; JAX is imported
+    now (with its compilation cache) when the engine may be JAX."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if engine in ("auto", "jax"):
+        from .engines import auto
+        auto.jax_available()
+
+
+def _captured_run(name: str, engine: str, verbose: int):
+    """``train_run`` in a worker: (the lines it printed, its result)."""
+    lines = [f"\n== {name}: {RUNS[name].call}"]
+    return lines, train_run(name, engine=engine, print_fn=lines.append, verbose=verbose)
+
+
 def summary_line(results: dict) -> str:
     verdict = "all match" if results["matched"] == results["total"] else "MISMATCH"
+    engine = results["engine"]
+    ran = sorted({r.get("engine", engine) for r in results["runs"].values()})
+    if engine == "auto" and ran:
+        engine = f"auto: {', '.join(ran)}"
     return (f"reproduced {results['matched']}/{results['total']} figures of the document: {verdict} "
-            f"(engine {results['engine']}, {len(results['runs'])} trainings, {results['seconds']:.1f} s)")
+            f"(engine {engine}, {len(results['runs'])} trainings, {results['seconds']:.1f} s)")
 
 
 def to_json(results: dict) -> dict:

@@ -46,7 +46,9 @@ class History:
         n = len(self.epoch)
         self.epoch.append(int(epoch))
         for key, value in values.items():
-            column = self.history.setdefault(key, [math.nan] * n)
+            column = self.history.get(key)
+            if column is None:               # a new column: NaN for the epochs before (not built
+                column = self.history[key] = [math.nan] * n     # on every call: O(n) each)
             column.append(float(value))
         for column in self.history.values():
             if len(column) < n + 1:
@@ -188,6 +190,13 @@ def run_epochs(engine, state: TrainState, X, Y, *, epochs: int, initial_epoch: i
         Cost after epoch 1000: 0.351748
         learning rate after epoch 1000: 0.000500      (when ``print_lr``)
     ``on_epoch(epoch, state, values)`` is called after every recorded epoch (progress, checkpoints).
+    An engine that fuses epochs runs one block per call up to the next epoch that needs the host:
+    a log line, a validation (unless the engine validates inside its program: ``engine.validation``
+    then holds each epoch's (loss, accuracy)), or a callback. A callback with a ``state_every``
+    attribute (N >= 0) does not end blocks but every N-th epoch (and at least 100 times a run): it
+    is called for every epoch of a block, with ``state`` None but at the block's last epoch, and a
+    KeyboardInterrupt it raises takes effect after that last epoch, so that the epoch and the
+    state it has seen last always belong together.
     On a NaN or infinite cost, raises DivergedError; the state returned by the last block that
     stayed finite is kept in ``err.state``. With ``early_stopping`` the loop may end early: then
     ``history.stopped`` says where and why, and the state returned is the best epoch's when the
@@ -196,11 +205,15 @@ def run_epochs(engine, state: TrainState, X, Y, *, epochs: int, initial_epoch: i
     fuses = getattr(engine, "fuses_epochs", False)
     watch = early_stopping.watch(initial_epoch) if early_stopping is not None else None
     every_epoch = watch is not None and not early_stopping.monitor.startswith("val_")
+    # Early stopping needs the state of every monitored epoch, so validation then ends blocks.
+    in_program = validate is not None and watch is None and getattr(engine, "validates", False)
     epoch = initial_epoch
     while epoch < epochs:
-        stop = _next_event(epoch, epochs, verbose, validate is not None, validation_freq, on_epoch) \
-            if fuses and not every_epoch else epoch + 1
+        stop = _next_event(epoch, epochs, initial_epoch, verbose, validate is not None and not in_program,
+                           validation_freq, on_epoch) if fuses and not every_epoch else epoch + 1
         new_state, costs = engine.run(state, X, Y, epoch, stop)
+        vals = engine.validation if in_program else None
+        interrupted = None
         for i, cost in enumerate(np.asarray(costs, dtype=np.float64)):
             e = epoch + i
             if not np.isfinite(cost):
@@ -212,8 +225,11 @@ def run_epochs(engine, state: TrainState, X, Y, *, epochs: int, initial_epoch: i
                 raise err
             values = {"cost": cost, "lr": rates[e, 0], "lr_after": lr_after(e)}
             last = e == stop - 1
-            if last and validate is not None and ((e + 1) % validation_freq == 0 or e == epochs - 1):
-                values.update(validate(new_state))
+            if validate is not None and ((e + 1) % validation_freq == 0 or e == epochs - 1):
+                if vals is not None:
+                    values.update(_validation_values(vals[i]))
+                elif last:
+                    values.update(validate(new_state))
             history.append(e, values)
             if verbose and e % verbose == 0:
                 print_fn("Cost after epoch %i: %f" % (e, cost))
@@ -222,23 +238,42 @@ def run_epochs(engine, state: TrainState, X, Y, *, epochs: int, initial_epoch: i
                 if "val_loss" in values:
                     extra = "".join(f", {k}: {v:.6f}" for k, v in values.items() if k.startswith("val_"))
                     print_fn("Validation after epoch %i%s" % (e, extra))
-            if on_epoch is not None and last:
-                on_epoch(e, new_state, values)
+            if on_epoch is not None and (last or hasattr(on_epoch, "state_every")):
+                try:
+                    on_epoch(e, new_state if last else None, values)
+                except KeyboardInterrupt as stop_request:
+                    if last:
+                        raise
+                    interrupted = interrupted or stop_request
             if watch is not None and last and watch.update(e, values, new_state):
                 history.stopped = watch.stopped(e)
                 return watch.best_state if watch.best_state is not None else new_state
         state = new_state
         epoch = stop
+        if interrupted is not None:
+            raise interrupted
     if watch is not None and watch.best_state is not None:
         return watch.best_state            # restore_best_weights: the fit ran to the end
     return state
 
 
-def _next_event(epoch: int, epochs: int, verbose: int, validating: bool, freq: int, on_epoch) -> int:
+def _validation_values(row) -> dict:
+    """An engine's in-program (loss, accuracy) as the history's validation columns."""
+    loss, accuracy = (float(v) for v in row)
+    return {"val_loss": loss} if np.isnan(accuracy) else {"val_loss": loss, "val_accuracy": accuracy}
+
+
+def _next_event(epoch: int, epochs: int, initial_epoch: int, verbose: int, validating: bool, freq: int,
+                on_epoch) -> int:
     """The epoch after the next one that needs the host (a log line, validation, a callback)."""
-    if on_epoch is not None:
-        return epoch + 1
     candidates = [epochs]
+    if on_epoch is not None:
+        every = getattr(on_epoch, "state_every", None)
+        if every is None:
+            return epoch + 1
+        candidates.append(epoch + max(1, (epochs - initial_epoch) // 100))
+        if every:
+            candidates.append((epoch // every + 1) * every)
     if verbose:
         candidates.append((epoch // verbose + (epoch % verbose != 0)) * verbose + 1)
     if validating:

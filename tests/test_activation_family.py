@@ -6,7 +6,7 @@ from hypothesis import given, strategies as st
 
 import deepbasics as db
 from deepbasics.layer import Context
-from deepbasics.rand import epoch_generator
+from deepbasics.rand import step_key
 from gradcheck import assert_close_grad, numeric_grad
 
 TRAIN, EVAL = Context(xp=np, train=True), Context(xp=np, train=False)
@@ -65,7 +65,7 @@ def test_prelu_slope_gradient_matches_torch(per_unit):
 def test_rrelu_random_in_training_mean_in_evaluation():
     layer = db.RReLU()
     z = -np.ones((2000, 3))
-    ctx = TRAIN._replace(rng=epoch_generator(0, 0))
+    ctx = TRAIN._replace(rng=step_key(0, 0))
     a, cache, _ = layer.forward((), (), z, ctx)
     slopes = -a
     assert np.all((slopes >= 1 / 8) & (slopes <= 1 / 3)) and slopes.std() > 0.05

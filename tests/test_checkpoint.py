@@ -179,7 +179,7 @@ def test_resume_refuses_a_different_experiment(saved):
     with pytest.raises(DeepBasicsError, match=r"different \[optimizer\] section"):
         experiment.run("x", other, resume=str(saved))
     moved = config.load("moons_adam", ["train.epochs=6", "train.shuffle_seed=99"])
-    with pytest.raises(DeepBasicsError, match="only train.epochs may change"):
+    with pytest.raises(DeepBasicsError, match="only train.epochs and train.engine may change"):
         experiment.run("x", moved, resume=str(saved))
     fewer = config.load("moons_adam", ["train.epochs=2"])
     with pytest.raises(DeepBasicsError, match="more than train.epochs"):
@@ -194,3 +194,24 @@ def test_metadata_records_seeds_schedule_and_history(saved):
     assert len(meta["history"]["epoch"]) == 3 and meta["config"]["train"]["epochs"] == 3
     assert len(meta["fingerprint"]) == 64
     assert len(meta["standardizer"]["mean"]) == len(meta["standardizer"]["scale"]) == 2
+
+
+def test_checkpoint_records_the_engine_that_ran_and_resumes_on_the_other(tmp_path):
+    pytest.importorskip("jax")
+    cfg = config.load("moons_adam", ["train.epochs=20", *RESUMABLE["rmsprop, batch norm, dropout"]])
+    assert cfg.train.engine == "auto"
+    full = str(tmp_path / "full.npz")
+    experiment.run("x", cfg, checkpoint=full)
+    assert checkpoint.load(full).meta["engine"] == "numpy"         # 20 short epochs: "auto" keeps NumPy
+    part = str(tmp_path / "part.npz")
+    with pytest.raises(experiment.Interrupted):
+        experiment.run("x", cfg, checkpoint=part, progress=StopAt(8))
+    on_jax = config.load("moons_adam", ["train.epochs=20", "train.engine=jax", *RESUMABLE["rmsprop, batch norm, dropout"]])
+    experiment.run("x", on_jax, checkpoint=part, resume=part)
+    a, b = checkpoint.load(full), checkpoint.load(part)
+    assert b.epoch == 20 and b.meta["engine"] == "jax"
+    # dropout included: the same draws. (A Dense bias before BatchNorm has a zero gradient: its
+    # values are rounding noise of ~1e-10, hence the absolute tolerance.)
+    for p, q in zip(a.params, b.params):
+        for x, y in zip(p, q):
+            np.testing.assert_allclose(y, x, rtol=1e-8, atol=1e-8)

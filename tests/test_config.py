@@ -82,7 +82,7 @@ def test_grid_merges_into_other_sections_and_repeated_names_get_settings():
     ('[train]\nepochs = 2.5', "train.epochs must be a whole number, got 2.5"),
     ('[train]\nbatch_size = "half"', 'train.batch_size must be a whole number >= 1 or "full"'),
     ('[train]\nloss = "hinge"', "train.loss is 'hinge'; choose one of: auto, binary_crossentropy"),
-    ('[train]\nengine = "torch"', "train.engine is 'torch'; choose one of: numpy, jax"),
+    ('[train]\nengine = "torch"', "train.engine is 'torch'; choose one of: auto, numpy, jax"),
     ('[train]\nepoch = 3', "train.epoch is not a setting of [train]; known: loss, epochs"),
     ('[optimizer]\nname = "adamm"', "optimizer.name is 'adamm'; choose one of: gd, sgd, momentum"),
     ('[optimizer]\nlr = -0.1', "optimizer: learning rate must be a finite number >= 0, got -0.1"),

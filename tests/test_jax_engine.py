@@ -98,7 +98,7 @@ def test_batchnorm_and_weight_penalty_match():
     assert_same(out)
 
 
-def test_dropout_draws_per_step_keys_and_is_repeatable():
+def test_dropout_draws_are_repeatable_and_follow_the_noise_seed():
     def model():
         return small_model(extra=(db.Dropout(0.3),))
     a = model().fit(X, y, engine="jax", optimizer=optim.Adam(lr=0.01), epochs=5, shuffle_seed=1, noise_seed=4)
@@ -128,7 +128,7 @@ def test_bad_dtype_and_device_are_one_line_errors():
     with pytest.raises(DeepBasicsError, match="dtype must be"):
         small_model().fit(X, y, dtype="float16")
     with pytest.raises(DeepBasicsError, match="engine='jax' only"):
-        small_model().fit(X, y, device="cpu")
+        small_model().fit(X, y, engine="numpy", device="cpu")
     with pytest.raises(DeepBasicsError, match="unknown device"):
         small_model().fit(X, y, engine="jax", device="tpu9")
     if not any(d.platform == "gpu" for d in jax.devices()):
@@ -165,3 +165,42 @@ def test_jax_engine_reproduces_a_document_run():
 def test_jax_engine_reproduces_every_figure():
     results = reproduce.reproduce(engine="jax", print_fn=lambda *_: None)
     assert results["matched"] == results["total"] == 138
+
+
+def test_validation_inside_the_program_equals_evaluate_on_the_host():
+    Xv, yv = db.datasets.moons(n_samples=77, noise=0.3, seed=9)
+    runs = {}
+    for engine in ("numpy", "jax"):
+        model = small_model(extra=(db.BatchNorm(), db.Dropout(0.2)))
+        runs[engine] = model.fit(X, y, engine=engine, optimizer=optim.Adam(lr=0.01), epochs=30, batch_size=64,
+                                 shuffle_seed=10, validation_data=(Xv, yv), validation_freq=7)
+    for key in ("val_loss", "val_accuracy"):
+        a, b = np.array(runs["numpy"][key]), np.array(runs["jax"][key])
+        assert np.isnan(a).sum() == np.isnan(b).sum() == 30 - 5        # epochs 6, 13, 20, 27 and the last
+        np.testing.assert_allclose(b, a, rtol=1e-9, equal_nan=True)
+
+
+def test_a_stop_request_inside_a_fused_block_takes_effect_at_its_end(tmp_path):
+    from deepbasics import checkpoint, config, experiment
+
+    class StopAt:
+        def update(self, epoch, values):
+            if epoch == 10:
+                raise KeyboardInterrupt
+
+        def close(self):
+            pass
+    cfg = config.load("moons_adam", ["train.epochs=300", "train.engine=jax", "model.dropout=0.1"])
+    full = str(tmp_path / "full.npz")
+    experiment.run("x", cfg, checkpoint=full)
+    part = str(tmp_path / "part.npz")
+    with pytest.raises(experiment.Interrupted) as stop:
+        experiment.run("x", cfg, checkpoint=part, progress=StopAt())
+    assert stop.value.epoch == 12                                  # blocks of 3 epochs: 9, 10, 11
+    saved = checkpoint.load(part)
+    assert saved.epoch == 12 and len(saved.meta["history"]["epoch"]) == 12
+    experiment.run("x", cfg, checkpoint=part, resume=part)
+    a, b = checkpoint.load(full), checkpoint.load(part)
+    for p, q in zip(a.params, b.params):
+        for u, v in zip(p, q):
+            np.testing.assert_allclose(v, u, rtol=1e-12, atol=1e-14)

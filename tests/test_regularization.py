@@ -6,7 +6,7 @@ import torch
 import deepbasics as db
 from deepbasics import losses, network, optim
 from deepbasics.layer import Context
-from deepbasics.rand import epoch_generator
+from deepbasics.rand import step_key
 from deepbasics.step import Setup, clip_gradients, loss_and_grads
 from gradcheck import assert_close_grad, numeric_grad
 
@@ -52,7 +52,7 @@ def test_l2_is_torch_sgd_weight_decay_on_weights():
 def test_inverted_dropout():
     layer = db.Dropout(0.25)
     x = np.ones((400, 50))
-    ctx = CTX._replace(rng=epoch_generator(3, 0))
+    ctx = CTX._replace(rng=step_key(3, 0))
     a, mask, _ = layer.forward((), (), x, ctx)
     assert set(np.unique(a)) == {0.0, 1 / 0.75}
     assert np.mean(a == 0) == pytest.approx(0.25, abs=0.02) and a.mean() == pytest.approx(1.0, abs=0.03)

@@ -11,8 +11,10 @@ def register(sub) -> None:
         "bench", help="time the engines against the document's code, PyTorch and the SGEMM ceiling",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Run benchmark workloads in one invocation and print a table of times and ratios:\n"
-                    "  S        the document's seven make_moons trainings (NumPy, JAX cold/warm cache,\n"
-                    "           and the document's own code when its file is found)\n"
+                    "  S        the document's seven make_moons trainings (NumPy, JAX cold/warm cache, auto on\n"
+                    "           every core, and the document's own code when its file is found)\n"
+                    "  demo     deepbasics demo, the whole command: engine auto vs train.engine=numpy\n"
+                    "  auto     the break-even of the JAX engine (start-up vs saving per update)\n"
                     "  W        784-1024-1024-10 MLP, Adam, batch 256, float32, 60,000 examples\n"
                     "  D        50 x (Dense 256 + BatchNorm + ReLU), batch 256, float32\n"
                     "  scaling  seconds per epoch vs examples and depth; peak memory of fit on W\n"
@@ -20,7 +22,7 @@ def register(sub) -> None:
         epilog="examples:\n  deepbasics bench --workload S\n  deepbasics bench --quick --json out/bench.json\n"
                "  deepbasics bench --workload S W --reference ../shared/reference/seed_reference.py")
     p.add_argument("--workload", nargs="+", default=None, metavar="NAME",
-                   help="S, W, D and/or scaling (default: all)")
+                   help="S, demo, W, D, scaling and/or auto (default: all)")
     p.add_argument("--quick", action="store_true",
                    help="smaller sizes (2 of the 7 runs, m up to 1e5, ...): a few minutes in all")
     p.add_argument("--reference", metavar="PATH",

@@ -164,14 +164,15 @@ class _QueueProgress:
         pass
 
 
-def _work(index: int, label: str, cfg, checkpoint, resume):
-    """One run in a worker: its RunResult, or ("interrupted", checkpoint path or None)."""
+def _work(index: int, label: str, cfg, checkpoint, resume, prepared=None):
+    """One run in a worker: its RunResult, or ("interrupted", checkpoint path or None). ``prepared``
+    is the parent's prepared data (sent, not rebuilt: rebuilding imports scikit-learn, ~1 s)."""
     from ..experiment import Interrupted, run
     if _STOP.is_set():
         return ("interrupted", None)
     progress = _QueueProgress(index, cfg.train.epochs)
     try:
-        return run(label, cfg, progress=progress, checkpoint=checkpoint, resume=resume)
+        return run(label, cfg, prepared, progress=progress, checkpoint=checkpoint, resume=resume)
     except Interrupted as stop:
         return ("interrupted", stop.checkpoint)
     finally:
@@ -220,7 +221,7 @@ def run_all(runs, prepared: dict, *, jobs: int | None, quiet: bool, emit, checkp
     try:
         for i, (label, cfg) in enumerate(runs):
             pending[i] = pool.apply_async(_work, (i, label, cfg, paths[label],
-                                                  _resume_from(paths[label], resume)))
+                                                  _resume_from(paths[label], resume), prepared[label]))
         results, done = [None] * len(runs), 0
         while pending:
             try:

@@ -54,6 +54,8 @@ from .. import optim
 from ..batching import epoch_orders
 from ..errors import DeepBasicsError
 from ..layer import Context
+from ..rand import step_key
+from ..network import forward, unflatten
 from ..step import Setup, TrainState, join_state, split_state, train_step, train_step_split
 
 try:
@@ -61,7 +63,8 @@ try:
     import jax.numpy as jnp
     from jax import lax
 except ImportError:  # pragma: no cover - depends on the environment
-    raise DeepBasicsError("engine 'jax' needs JAX: pip install 'deepbasics[jax]' (or pip install jax)") from None
+    raise DeepBasicsError("engine 'jax' needs JAX, a dependency of deepbasics that is missing here: "
+                          "pip install jax (or use engine 'numpy')") from None
 
 CACHE_ENV = "DEEPBASICS_JAX_CACHE"
 ORDERS_BUDGET = 64 * 2**20      # bytes of permutation indices sent to the device per call
@@ -116,6 +119,11 @@ def pick_device(device: str | None, work: int):
 _UNHASHABLE = object()
 
 
+def state_dtype(params):
+    """The floating dtype of a parameter tree (flat buffer or per-layer tuples)."""
+    return jax.tree_util.tree_leaves(params)[0].dtype
+
+
 def _freeze(value):
     """A hashable stand-in for a setting, or _UNHASHABLE."""
     if isinstance(value, (list, tuple)):
@@ -159,11 +167,13 @@ class Program(NamedTuple):
     steps: int                   # updates per epoch
     stochastic: bool             # whether a step needs a random key
     split: bool                  # run step.train_step_split (one buffer per array) inside
+    val_task: str | None = None  # "binary", "multiclass" or "regression": validate every epoch inside
+    val_output: type | None = None   # the output layer's class, applied to the logits for the labels
 
     def ctx(self, noise_seed, global_step) -> Context:
-        """Context of one step: its own key, derived from the noise seed and the step number."""
-        rng = jax.random.fold_in(jax.random.key(noise_seed), global_step) if self.stochastic else None
-        return Context(xp=jnp, train=True, rng=rng)
+        """Context of one step: its key is the noise seed and the step number (``rand.step_key``),
+        so the draws are the NumPy engine's, bit for bit."""
+        return Context(xp=jnp, train=True, rng=step_key(noise_seed, global_step) if self.stochastic else None)
 
     def epoch(self, state: TrainState, X, Y, order, rates, epoch, noise_seed):
         """One epoch: scan the complete batches, then the partial one; return (state, cost)."""
@@ -187,23 +197,47 @@ class Program(NamedTuple):
             total = total + loss_sum.astype(jnp.float64)
         return state, total / self.m
 
-    def block(self, state: TrainState, X, Y, orders, rates, first_epoch, n, noise_seed):
+    def block(self, state: TrainState, X, Y, orders, rates, first_epoch, n, noise_seed, Xv, Yv):
         """Epochs first_epoch .. first_epoch + n - 1; ``orders`` and ``rates`` are padded to a
-        power of two rows so that blocks of similar length share one compiled program."""
-        def body(i, carry):
-            state, costs = carry
-            state, cost = self.epoch(state, X, Y, orders[i], rates[i], first_epoch + i, noise_seed)
-            return state, costs.at[i].set(cost)
+        power of two rows so that blocks of similar length share one compiled program. Returns
+        (state, costs, val) with val[i] = (loss, accuracy) on (Xv, Yv) after epoch i (see
+        ``validation``; zeros when the program does not validate)."""
+        rows = orders.shape[0]
 
-        costs = jnp.full(orders.shape[0], jnp.nan, dtype=jnp.float64)
+        def body(i, carry):
+            state, costs, val = carry
+            state, cost = self.epoch(state, X, Y, orders[i], rates[i], first_epoch + i, noise_seed)
+            if self.val_task is not None:
+                params = state.theta if self.split else unflatten(state.theta, self.setup.shapes)
+                val = val.at[i].set(self.validation(params, state.layer_state, Xv, Yv))
+            return state, costs.at[i].set(cost), val
+
+        carry = (jnp.full(rows, jnp.nan, dtype=jnp.float64), jnp.zeros((rows, 2), dtype=jnp.float64))
         if not self.split:
-            return lax.fori_loop(0, n, body, (state, costs))
+            state, costs, val = lax.fori_loop(0, n, body, (state, *carry))
+            return state, costs, val
         # A wide network keeps its parameters and optimizer state as one buffer per array inside
         # the program (step.train_step_split): packing its gradients into one flat buffer at every
         # step compiles to code that costs about as much as the matrix products (W: 2.0 s per
         # epoch split, 4.4 s flat). A tiny network is faster flat (fewer kernels per update).
-        state, costs = lax.fori_loop(0, n, body, (split_state(state, self.setup.shapes), costs))
-        return join_state(state, jnp), costs
+        state, costs, val = lax.fori_loop(0, n, body, (split_state(state, self.setup.shapes), *carry))
+        return join_state(state, jnp), costs, val
+
+    def validation(self, params, layer_state, Xv, Yv):
+        """(mean loss, accuracy) on the validation set in evaluation mode, as ``Sequential.evaluate``
+        computes them: the loss from the logits, the labels from the output layer's probabilities."""
+        ctx = Context(xp=jnp, train=False)
+        out, _, _ = forward(self.setup.layers, params, layer_state, Xv.astype(state_dtype(params)), ctx)
+        loss = jnp.mean(self.setup.loss.forward(out, Yv, jnp)).astype(jnp.float64)
+        if self.val_task == "regression":
+            return jnp.stack([loss, jnp.float64(jnp.nan)])
+        if self.val_output is not None:
+            out = self.val_output().forward((), (), out, ctx)[0]
+        if self.val_task == "binary":
+            hit = (out[:, 0] > 0.5) == (Yv[:, 0] > 0.5)
+        else:
+            hit = jnp.argmax(out, axis=1) == jnp.argmax(Yv, axis=1)
+        return jnp.stack([loss, jnp.mean(hit.astype(jnp.float64))])
 
     def step(self, *args):
         return train_step_split(*args) if self.split else train_step(*args)
@@ -259,6 +293,20 @@ class JaxEngine:
         self.options = compiler_options(self.device, work)
         self.max_block = max(1, min(MAX_BLOCK, ORDERS_BUDGET // (4 * self.m)))
         self._data = None            # (X, Y) as given, and their device copies
+        self._val = None             # (Xv, Yv) on the device, when the program validates
+        self.validation = None       # per-epoch (loss, accuracy) of the last run, when it validates
+
+    @property
+    def validates(self) -> bool:
+        """Whether ``run`` validates after every epoch inside the program (``set_validation``)."""
+        return self._val is not None
+
+    def set_validation(self, Xv, Yv, task: str, output) -> None:
+        """Compute the validation loss and accuracy on (Xv, Yv) (targets as the loss takes them)
+        after every epoch inside the program, so that validating does not end a block. ``task``
+        is "binary", "multiclass" or "regression"; ``output`` the output layer's class or None."""
+        self.program = self.program._replace(val_task=task, val_output=output)
+        self._val = (np.asarray(Xv), np.asarray(Yv))
 
     # -- running ---------------------------------------------------------------------------
     def rows(self, n: int) -> int:
@@ -288,7 +336,11 @@ class JaxEngine:
             dev_state = jax.device_put(jax.tree_util.tree_map(lambda a: jnp.array(a, copy=True), state),
                                        self.device)
             program = compiled(self.program, self.options)
-            costs = []
+            if self._val is None:
+                Xv = Yv = jnp.zeros((1, 1), dtype=dtype)
+            else:
+                Xv, Yv = (jax.device_put(np.asarray(a, dtype=dtype), self.device) for a in self._val)
+            costs, vals = [], []
             epoch = epoch_start
             while epoch < epoch_stop:
                 n = min(self.max_block, epoch_stop - epoch)
@@ -297,8 +349,11 @@ class JaxEngine:
                 orders[:n] = epoch_orders(self.m, range(epoch, epoch + n), self.shuffle_seed)
                 rates = np.zeros((rows, self.rates.shape[1]), dtype=dtype)
                 rates[:n] = self.rates[epoch:epoch + n]
-                dev_state, block_costs = program(dev_state, Xd, Yd, jax.device_put(orders, self.device),
-                                                 jax.device_put(rates, self.device), epoch, n, self.noise_seed)
+                dev_state, block_costs, block_vals = program(
+                    dev_state, Xd, Yd, jax.device_put(orders, self.device), jax.device_put(rates, self.device),
+                    epoch, n, self.noise_seed, Xv, Yv)
                 costs.append(np.asarray(block_costs)[:n])
+                vals.append(np.asarray(block_vals)[:n])
                 epoch += n
+            self.validation = None if self._val is None else np.concatenate(vals)
             return _to_host(dev_state), np.concatenate(costs).astype(np.float64)

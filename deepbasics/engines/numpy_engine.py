@@ -5,7 +5,7 @@ import numpy as np
 
 from ..batching import batch_bounds, epoch_order
 from ..layer import Context
-from ..rand import epoch_generator
+from ..rand import step_key
 from ..step import Setup, TrainState, train_step
 
 
@@ -37,10 +37,11 @@ class NumpyEngine:
         for epoch in range(epoch_start, epoch_stop):
             order = epoch_order(self.m, epoch, self.shuffle_seed, self._shuffler)
             rates = self._typed_rates[epoch]
-            ctx = Context(xp=np, train=True,
-                          rng=None if self.noise_seed is None else epoch_generator(self.noise_seed, epoch))
+            ctx = Context(xp=np, train=True)
             total = 0.0
             for k, (a, b) in enumerate(self.bounds):
+                if self.noise_seed is not None:       # the update's own key (see deepbasics.rand)
+                    ctx = ctx._replace(rng=step_key(self.noise_seed, epoch * len(self.bounds) + k))
                 idx = order[a:b]
                 xb, yb = X.take(idx, axis=0), Y.take(idx, axis=0)   # = X[idx], 4x cheaper
                 if cast:
