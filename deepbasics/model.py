@@ -126,6 +126,22 @@ class Sequential:
         lines.append(f"  total params: {self.count_params()}")
         return "\n".join(lines)
 
+    def _repr_html_(self) -> str:
+        """The summary as an HTML table, which Jupyter shows for a model at the end of a cell."""
+        import html
+        head = f"Sequential(input_dim={self.input_dim}, init={self.init!r}, seed={self.seed})"
+        if self.params is None:
+            return f"<p><code>{html.escape(head)}</code>: no weights yet (give input_dim or call fit)</p>"
+        rows, n = [], self.input_dim
+        for i, (layer, p) in enumerate(zip(self.layers, self.params)):
+            n = p[0].shape[0] if p else n
+            rows.append(f"<tr><td>{i}</td><td><code>{html.escape(repr(layer))}</code></td>"
+                        f"<td>{n}</td><td>{sum(int(a.size) for a in p)}</td></tr>")
+        return (f"<table><caption><code>{html.escape(head)}</code></caption>"
+                "<thead><tr><th>#</th><th>layer</th><th>outputs</th><th>parameters</th></tr></thead>"
+                f"<tbody>{''.join(rows)}</tbody><tfoot><tr><td></td><th>total</th><td></td>"
+                f"<td>{self.count_params()}</td></tr></tfoot></table>")
+
     def get_state(self) -> list[np.ndarray]:
         """Non-trainable buffers in layer order (BatchNorm: running mean, running variance); copies."""
         self._require_built()
