@@ -64,8 +64,15 @@ def headline(results: dict) -> str:
         others = sorted((find(results, n, depth, o) for n in cures), key=speed_key)
         behind = [c["recipe"] for c in others if not ahead(c, bad)]
         holds &= not behind
-        text = (f"with {LABEL.get(o, o)} {PROBLEM} {_result(bad, epochs)}; {others[0]['recipe']} "
-                f"{_result(others[0], epochs)}")
+        if all(r["epochs_to_target"] is None for r in others + [bad]):
+            text = (f"with {LABEL.get(o, o)} no network reached it in {epochs} epochs, {PROBLEM} ending lowest-ranked "
+                    f"at {bad['final_accuracy']:.1%} against {others[0]['recipe']}'s {others[0]['final_accuracy']:.1%}"
+                    if not behind else
+                    f"with {LABEL.get(o, o)} no network reached it in {epochs} epochs, {PROBLEM} ending at "
+                    f"{bad['final_accuracy']:.1%}")
+        else:
+            text = (f"with {LABEL.get(o, o)} {PROBLEM} {_result(bad, epochs)}, {others[0]['recipe']} "
+                    f"{_result(others[0], epochs)}")
         if behind:
             text += f" ({', '.join(behind)} not ahead of {PROBLEM})"
         parts.append(text)
