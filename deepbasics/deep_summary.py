@@ -91,7 +91,8 @@ def _ranking_lines(results: dict) -> list[str]:
         for o in s["optimizers"]:
             names = ranking(results, depth, o)
             if len(names) > 1:
-                steps = ", ".join(f"{n} {_epochs(find(results, n, depth, o))}" for n in names)
+                steps = ", ".join(f"{n} {_epochs(r)}" + ("" if r["epochs_to_target"] else f" ({r['final_accuracy']:.1%})")
+                                  for n in names for r in [find(results, n, depth, o)])
                 out.append(f"Depth {depth}, {LABEL.get(o, o)}, epochs to {s['target']:.0%} held-out (fastest "
                            f"first): {steps}.")
     return out
@@ -138,8 +139,11 @@ def _lower_layer_lines(results: dict) -> list[str]:
         gap = bad["train_accuracy"] - (bad["final_accuracy"] or 0)
         fit = (f"; it fitted {bad['train_accuracy']:.1%} of the training set but only {bad['final_accuracy']:.1%} "
                f"of the held-out set, the top layers memorising what the lower ones hand them") if gap > 0.1 else ""
+        cures = [r["weight_change"][0] for r in results["runs"]
+                 if r["depth"] == depth and r["optimizer"] == o and r["recipe"] != PROBLEM]
+        others = f" (the other recipes' first layers: {min(cures):.1%} to {max(cures):.1%})" if cures else ""
         out.append(f"Depth {depth}, {PROBLEM}, {LABEL.get(o, o)}: training moved the first hidden layer's weights "
-                   f"by {moved[0]:.2%} and the output layer's by {moved[-1]:.2%}{fit}.")
+                   f"by {moved[0]:.2%}{others} and the output layer's by {moved[-1]:.2%}{fit}.")
     return out
 
 
