@@ -17,6 +17,7 @@ import numpy as np
 
 from . import diagnostics, engines, initializers, losses, optim, schedules
 from .activations import Sigmoid, Softmax
+from .dense import Dense
 from .errors import DeepBasicsError, as_features, check_nonnegative, check_positive_int
 from .layer import Context, Layer
 from .network import build, flatten, forward, fuse_output, shapes_of, unflatten
@@ -135,7 +136,8 @@ class Sequential:
         rows, n = [], self.input_dim
         for i, (layer, p) in enumerate(zip(self.layers, self.params)):
             n = p[0].shape[0] if p else n
-            rows.append(f"<tr><td>{i}</td><td><code>{html.escape(repr(layer))}</code></td>"
+            name = f"Dense({layer.units})" if isinstance(layer, Dense) else repr(layer)
+            rows.append(f"<tr><td>{i}</td><td><code>{html.escape(name)}</code></td>"
                         f"<td>{n}</td><td>{sum(int(a.size) for a in p)}</td></tr>")
         return (f"<table><caption><code>{html.escape(head)}</code></caption>"
                 "<thead><tr><th>#</th><th>layer</th><th>outputs</th><th>parameters</th></tr></thead>"

@@ -21,6 +21,7 @@ def test_repr_html_is_the_summary_as_a_table():
     assert [int(r[0]) for r in rows] == list(range(6))
     assert [int(r[3]) for r in rows] == [12, 0, 15, 0, 4, 0]          # 4*2+4, 3*4+3, 1*3+1
     assert [int(r[2]) for r in rows] == [4, 4, 3, 3, 1, 1]
+    assert [r[1] for r in rows] == ["Dense(4)", "ReLU()", "Dense(3)", "Tanh()", "Dense(1)", "Sigmoid()"]
     assert f"<td>{model.count_params()}</td>" in page and model.count_params() == 31
     assert "seed=3" in page and "init=&#x27;he&#x27;" in page       # escaped, not raw quotes
 
