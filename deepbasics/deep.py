@@ -187,7 +187,11 @@ def run(depths=DEPTHS, recipes=DEFAULT_RECIPES, optimizers=OPTIMIZERS, width: in
     if not 0 < target <= 1:
         raise DeepBasicsError(f"target is a held-out accuracy in (0, 1], got {target!r}")
     rates = {o: float((lr or {}).get(o, DEFAULT_LR[o])) for o in optimizers}
-    engine = engine or default_engine()
+    if engine is None:
+        engine = default_engine()
+        if engine == "numpy":
+            print_fn("JAX is not installed: training with the NumPy engine, several times slower here "
+                     "(pip install jax for the compiled engine)")
     data = task()
     results = {"settings": {"depths": depths, "recipes": recipes, "optimizers": optimizers, "lr": rates,
                             "width": width, "epochs": epochs, "batch_size": BATCH_SIZE, "target": target,
