@@ -98,12 +98,14 @@ def task(split_seed: int = SPLIT_SEED):
     return scale.transform(X[parts.train]), y[parts.train], scale.transform(X[parts.val]), y[parts.val], text
 
 
-def build(recipe: Recipe, depth: int, width: int, seed: int, n_in: int = 64, n_out: int = 10) -> Sequential:
-    """depth x (Dense(width) [-> BatchNorm] -> activation), then Dense(n_out) -> Softmax."""
+def build(recipe: Recipe, depth: int, width: int, seed: int, n_in: int = 2, n_out: int = 1) -> Sequential:
+    """depth x (Dense(width) [-> BatchNorm] -> activation), then Dense(n_out) -> Sigmoid for one
+    output (binary) or Softmax for several (classes)."""
     layers = []
     for _ in range(depth):
         layers += [Dense(width)] + ([BatchNorm()] if recipe.batch_norm else []) + [recipe.activation()]
-    return Sequential(layers + [Dense(n_out), Softmax()], input_dim=n_in, init=recipe.init, seed=seed)
+    head = Sigmoid() if n_out == 1 else Softmax()
+    return Sequential(layers + [Dense(n_out), head], input_dim=n_in, init=recipe.init, seed=seed)
 
 
 def _profile(rows: list[dict]) -> dict:

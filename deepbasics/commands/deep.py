@@ -32,8 +32,8 @@ def register(sub) -> None:
     p.add_argument("--target", type=float, default=TARGET, help=f"held-out accuracy to reach (default {TARGET})")
     p.add_argument("--recipes", nargs="+", metavar="NAME", default=list(DEFAULT_RECIPES),
                    help=f"recipes to compare (of: {', '.join(RECIPES)})")
-    p.add_argument("--optimizers", nargs="+", default=list(OPTIMIZERS), choices=list(DEFAULT_LR),
-                   help="optimizers, each at its default rate (default: gd adam)")
+    p.add_argument("--optimizers", nargs="+", default=list(OPTIMIZERS), choices=list(DEFAULT_LR), metavar="NAME",
+                   help=f"optimizers of {', '.join(DEFAULT_LR)}, each at its default rate (default: gd adam)")
     p.add_argument("--lr", type=_rate, action="append", metavar="OPT=RATE",
                    help=f"another rate for one optimizer (defaults: "
                         f"{', '.join(f'{k} {v:g}' for k, v in DEFAULT_LR.items())})")
