@@ -4,6 +4,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 import deepbasics as db
 from deepbasics import progress
@@ -72,3 +73,19 @@ def test_progress_bar_is_tqdm_auto_and_not_a_notebook_here():
     from tqdm.auto import tqdm
     assert isinstance(p.bar, tqdm)
     p.close()
+
+
+def test_in_a_jupyter_kernel_progress_is_a_bar_and_a_model_is_a_table():
+    """A real kernel (nbclient): Progress picks the bar there, and a model's cell output is HTML."""
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    notebook = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("from deepbasics.progress import Progress, in_notebook\n"
+                                  "print(in_notebook(), Progress(3).mode)"),
+        nbformat.v4.new_code_cell("import deepbasics as db\n"
+                                  "db.Sequential([db.Dense(2), db.Sigmoid()], input_dim=3, seed=0)")])
+    nbclient.NotebookClient(notebook, timeout=60, kernel_name="python3").execute()
+    printed = [o["text"] for o in notebook.cells[0].outputs if o.get("name") == "stdout"]
+    assert "".join(printed).strip() == "True bar"       # (stderr may hold tqdm's note when ipywidgets is absent)
+    shown = notebook.cells[1].outputs[0]["data"]
+    assert "<table>" in shown["text/html"] and "<td>8</td>" in shown["text/html"]      # 2*3 + 2 parameters
