@@ -19,7 +19,9 @@ LABEL = {"gd": "GD", "adam": "Adam", "momentum": "Momentum", "rmsprop": "RMSProp
 
 
 def _epochs(r: dict) -> str:
-    return str(r["epochs_to_target"]) if r["epochs_to_target"] is not None else "never"
+    if r["epochs_to_target"] is not None:
+        return str(r["epochs_to_target"])
+    return "diverged" if r.get("diverged") else "never"
 
 
 def _pct(x) -> str:
@@ -44,7 +46,7 @@ def summary_table(results: dict) -> str:
 
 def _result(r: dict, epochs: int) -> str:
     if r["epochs_to_target"] is None:
-        return f"did not reach it in {epochs} epochs ({r['final_accuracy']:.1%} at the end)"
+        return f"did not reach it in {epochs} epochs ({_pct(r['final_accuracy'])} at the end)"
     return f"reached it in {r['epochs_to_target']} epochs ({r['seconds_to_target']:.1f} s)"
 
 
@@ -66,10 +68,10 @@ def headline(results: dict) -> str:
         holds &= not behind
         if all(r["epochs_to_target"] is None for r in others + [bad]):
             text = (f"with {LABEL.get(o, o)} no network reached it in {epochs} epochs, {PROBLEM} ending lowest-ranked "
-                    f"at {bad['final_accuracy']:.1%} against {others[0]['recipe']}'s {others[0]['final_accuracy']:.1%}"
+                    f"at {_pct(bad['final_accuracy'])} against {others[0]['recipe']}'s {_pct(others[0]['final_accuracy'])}"
                     if not behind else
                     f"with {LABEL.get(o, o)} no network reached it in {epochs} epochs, {PROBLEM} ending at "
-                    f"{bad['final_accuracy']:.1%}")
+                    f"{_pct(bad['final_accuracy'])}")
         else:
             text = (f"with {LABEL.get(o, o)} {PROBLEM} {_result(bad, epochs)}, {others[0]['recipe']} "
                     f"{_result(others[0], epochs)}")
@@ -91,7 +93,7 @@ def _ranking_lines(results: dict) -> list[str]:
         for o in s["optimizers"]:
             names = ranking(results, depth, o)
             if len(names) > 1:
-                steps = ", ".join(f"{n} {_epochs(r)}" + ("" if r["epochs_to_target"] else f" ({r['final_accuracy']:.1%})")
+                steps = ", ".join(f"{n} {_epochs(r)}" + ("" if r["epochs_to_target"] else f" ({_pct(r['final_accuracy'])})")
                                   for n in names for r in [find(results, n, depth, o)])
                 out.append(f"Depth {depth}, {LABEL.get(o, o)}, epochs to {s['target']:.0%} held-out (fastest "
                            f"first): {steps}.")
@@ -137,7 +139,7 @@ def _lower_layer_lines(results: dict) -> list[str]:
             continue
         moved = bad["weight_change"]
         gap = bad["train_accuracy"] - (bad["final_accuracy"] or 0)
-        fit = (f"; it fitted {bad['train_accuracy']:.1%} of the training set but only {bad['final_accuracy']:.1%} "
+        fit = (f"; it fitted {bad['train_accuracy']:.1%} of the training set but only {_pct(bad['final_accuracy'])} "
                f"of the held-out set, the top layers memorising what the lower ones hand them") if gap > 0.1 else ""
         cures = [r["weight_change"][0] for r in results["runs"]
                  if r["depth"] == depth and r["optimizer"] == o and r["recipe"] != PROBLEM]
