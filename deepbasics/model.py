@@ -18,6 +18,7 @@ import numpy as np
 from . import diagnostics, engines, initializers, losses, optim, schedules
 from .activations import Sigmoid, Softmax
 from .batching import Truncated
+from .dense import Dense
 from .errors import DeepBasicsError, as_features, check_nonnegative, check_positive_int
 from .layer import Context, Layer
 from .network import build, flatten, forward, fuse_output, shapes_of, unflatten
@@ -133,6 +134,23 @@ class Sequential:
             lines.append(f"  {layer!r:<40} out={n:<6} params={sum(int(a.size) for a in p)}")
         lines.append(f"  total params: {self.count_params()}")
         return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        """The summary as an HTML table, which Jupyter shows for a model at the end of a cell."""
+        import html
+        head = f"Sequential(input_dim={self.input_dim}, init={self.init!r}, seed={self.seed})"
+        if self.params is None:
+            return f"<p><code>{html.escape(head)}</code>: no weights yet (give input_dim or call fit)</p>"
+        rows, n = [], self.input_dim
+        for i, (layer, p) in enumerate(zip(self.layers, self.params)):
+            n = p[0].shape[0] if p else n
+            name = f"Dense({layer.units})" if isinstance(layer, Dense) else repr(layer)
+            rows.append(f"<tr><td>{i}</td><td><code>{html.escape(name)}</code></td>"
+                        f"<td>{n}</td><td>{sum(int(a.size) for a in p)}</td></tr>")
+        return (f"<table><caption><code>{html.escape(head)}</code></caption>"
+                "<thead><tr><th>#</th><th>layer</th><th>outputs</th><th>parameters</th></tr></thead>"
+                f"<tbody>{''.join(rows)}</tbody><tfoot><tr><td></td><th>total</th><td></td>"
+                f"<td>{self.count_params()}</td></tr></tfoot></table>")
 
     def get_state(self) -> list[np.ndarray]:
         """Non-trainable buffers in layer order (BatchNorm: running mean, running variance); copies."""

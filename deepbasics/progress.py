@@ -4,9 +4,11 @@
     ... on every epoch: progress.update(epoch, {"cost": ..., "val_accuracy": ...})
     progress.close()
 
-The bar shows epoch, cost, the validation metric and the time left (ETA). Off a terminal
-(a log file, CI) it prints one line every tenth of the run instead, so logs stay readable.
-Everything goes to stderr, leaving stdout for results (``--json -``).
+The bar shows epoch, cost, the validation metric and the time left (ETA). It is tqdm's
+notebook-aware bar (``tqdm.auto``): in Jupyter it is drawn as a widget (as text when ipywidgets
+is missing), on a terminal as text. Off a terminal and outside Jupyter (a log file, CI) it prints
+one line every tenth of the run instead, so logs stay readable. Everything goes to stderr,
+leaving stdout for results (``--json -``).
 """
 from __future__ import annotations
 
@@ -20,6 +22,13 @@ LINES_PER_RUN = 10
 def _fmt_seconds(s: float) -> str:
     s = int(round(s))
     return f"{s // 3600}h{s % 3600 // 60:02d}m" if s >= 3600 else f"{s // 60}m{s % 60:02d}s" if s >= 60 else f"{s}s"
+
+
+def in_notebook() -> bool:
+    """True inside a Jupyter kernel (where stderr is no terminal, yet a bar is what a reader wants)."""
+    shell = sys.modules.get("IPython")
+    get = getattr(shell, "get_ipython", None)
+    return "ipykernel" in sys.modules and get is not None and type(get()).__name__ == "ZMQInteractiveShell"
 
 
 def summary(values: dict) -> str:
@@ -40,14 +49,14 @@ class Progress:
         self.stream = stream or sys.stderr
         self.total, self.initial, self.desc = total, initial, desc
         if mode == "auto":
-            mode = "bar" if getattr(self.stream, "isatty", lambda: False)() else "lines"
+            mode = "bar" if getattr(self.stream, "isatty", lambda: False)() or in_notebook() else "lines"
         self.mode = mode
         self.every = max(1, (total - initial) // LINES_PER_RUN)
         self.start = time.perf_counter()
         self.last_val = {}
         self.bar = None
         if mode == "bar":
-            from tqdm import tqdm
+            from tqdm.auto import tqdm
             self.bar = tqdm(total=total, initial=initial, desc=desc, unit="epoch", file=self.stream,
                             dynamic_ncols=True, mininterval=0.2, leave=True,
                             bar_format="{desc} {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} epochs "
