@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, strategies as st
+from hypothesis import example, given, strategies as st
 
 import deepbasics as db
 from deepbasics import losses
@@ -42,14 +42,17 @@ def test_categorical_from_logits_gradient(seed, m, k):
     assert_close_grad(loss.backward(z, y, np), numeric_grad(lambda zz: np.mean(loss.forward(zz, y, np)), z.copy()))
 
 
+@example(seed=541, m=6, k=5)
 @given(seed=st.integers(0, 2**16), m=st.integers(1, 6), k=st.integers(2, 5))
 def test_categorical_from_probabilities_gradient(seed, m, k):
     rng, z = cases(seed, m, k)
     p = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
     y = np.eye(k)[rng.integers(0, k, size=m)]
     loss = losses.CategoricalCrossEntropy()
+    # -log p curves sharply for small p: a step of 1e-4 * p keeps the central difference accurate
+    # (a fixed 1e-8 missed by 4.5e-4 relative at p = 2.7e-7, seed=541, m=6, k=5).
     assert_close_grad(loss.backward(p, y, np),
-                      numeric_grad(lambda pp: np.mean(loss.forward(pp, y, np)), p.copy(), eps=1e-8), rtol=1e-4)
+                      numeric_grad(lambda pp: np.mean(loss.forward(pp, y, np)), p.copy(), eps=1e-4 * p), rtol=1e-5)
 
 
 @given(seed=st.integers(0, 2**16), m=st.integers(1, 6), k=st.integers(1, 4))
