@@ -1,0 +1,342 @@
+// The playground page: wires the connection, the settings panel and the views together.
+//
+// The server owns the training; the page sends `configure` after every change of a setting and
+// draws what the frames bring, at most once per animation frame. A configuration the server
+// accepts (it answers with `data`) is written into the URL, so a link reopens the same experiment.
+
+import {Connection} from "./socket.js";
+import {Controls, hyperDefaults} from "./controls.js";
+import {clone, fromQuery, toQuery, withSharedData} from "./state.js";
+import {BoundaryView} from "./heatmap.js";
+import {Charts, RunHistory} from "./charts.js";
+import {NetworkView} from "./network.js";
+
+const $ = (id) => document.getElementById(id);
+const SPEEDS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, null];   // epochs per second; null: as fast as possible
+
+const app = {
+  options: null,
+  config: null,          // run A's configuration, as the panel shows it
+  compare: null,         // run B's, or null
+  editing: "A",
+  sent: null,            // the last {config, compare} sent; becomes the URL once the server accepts it
+  data: null,
+  state: "paused",
+  runs: [new RunHistory(), new RunHistory()],
+  frames: 0,             // frames received (the tests and the frame-rate readout use it)
+  networks: [null, null],
+  dirty: false,
+  boundaryDirty: false,
+};
+
+const conn = new Connection();
+const views = {
+  boundary: [new BoundaryView($("boundary")), new BoundaryView($("boundary-b"))],
+  network: new NetworkView($("network")),
+  charts: new Charts({cost: $("chart-cost"), accuracy: $("chart-accuracy"), lr: $("chart-lr"),
+                      grad: $("chart-grad"), gradB: $("chart-grad-b")}),
+};
+let controls = null;
+
+// -- messages from the server -----------------------------------------------------------------
+conn.on("open", () => setConnection("connected", "ok"));
+conn.on("closed", () => {
+  setConnection("disconnected: reload the page to start a new session", "bad");
+  setButtons("closed");
+});
+conn.on("hello", (msg) => start(msg.options));
+conn.on("busy", (msg) => {
+  showError(msg.message || "the server is busy; close another playground tab and reload");
+  setConnection("busy", "bad");
+});
+conn.on("error", (msg) => {
+  showError(msg.message);
+  controls?.markInvalid(msg.key);
+});
+conn.on("status", (msg) => {
+  app.state = msg.state;
+  setButtons(msg.state);
+  $("state").textContent = msg.state === "diverged" ? "diverged" : msg.state;
+  if (msg.message) showError(msg.message, msg.state === "diverged" ? "warn" : "");
+});
+conn.on("data", (msg) => {
+  app.data = msg;
+  if (app.sent) {
+    history.replaceState(null, "", toQuery(app.sent.config, app.sent.compare) + location.hash);
+  }
+  clearError();
+  controls?.clearInvalid();
+  app.runs.forEach((r) => r.clear());
+  app.networks = [null, null];
+  views.boundary.forEach((v) => v.setData(msg));
+  views.network.setData(msg.extent, (app.sent?.config || app.config).data?.features);
+  showCompare(Boolean(app.sent?.compare));
+  app.dirty = app.boundaryDirty = true;
+});
+conn.on("frame", (msg) => {
+  app.frames += 1;
+  (msg.runs || []).forEach((run, i) => {
+    const history = app.runs[i];
+    if (!history) return;
+    if (run.epoch < history.lastEpoch || (run.epoch === 0 && history.lastEpoch !== 0)) history.clear();
+    history.add(run);
+    // The pictures come every few frames; a frame without them keeps the last ones.
+    if (run.boundary) {
+      views.boundary[i].setGrid(run.boundary);
+      app.networks[i] = run.network ?? null;
+      app.boundaryDirty = true;
+    }
+  });
+  app.dirty = true;
+});
+conn.on("export", (msg) => {
+  const blob = new Blob([msg.toml], {type: "application/toml"});
+  const a = document.createElement("a");
+  a.href = URL.createObjectURL(blob);
+  a.download = msg.filename || "playground.toml";
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(a.href), 10000);
+});
+
+// -- starting: the options build the panel, the URL (or the default) gives the configuration ----
+function start(options) {
+  app.options = options;
+  $("version").textContent = options.version ? `deepbasics ${options.version}` : "";
+  const presetSelect = $("preset");
+  for (const p of options.presets || []) {
+    const o = document.createElement("option");
+    o.value = p.id;
+    o.textContent = p.title;
+    presetSelect.append(o);
+  }
+  controls = new Controls($("controls"), options, onEdit);
+  const fromUrl = fromQuery(location.search);
+  const base = options.default || {config: {}, compare: null};
+  app.config = fromUrl ? completed(fromUrl.config, base.config) : clone(base.config);
+  app.compare = fromUrl ? (fromUrl.compare && completed(fromUrl.compare, app.config)) : clone(base.compare);
+  $("compare").checked = Boolean(app.compare);
+  $("preset").value = presetOf(app.config, app.compare);
+  showControls(true);
+  send();
+}
+
+// The id of the preset that is exactly this configuration, else "" (custom).
+function presetOf(config, compare) {
+  const same = (p) => JSON.stringify(p.config) === JSON.stringify(config) &&
+                      JSON.stringify(p.compare ?? null) === JSON.stringify(compare ?? null);
+  return (app.options.presets || []).find(same)?.id ?? "";
+}
+
+// A configuration from a link, with whatever it leaves out taken from `base`; an optimizer or
+// schedule of another name starts from that one's own defaults.
+function completed(partial, base) {
+  const out = clone(base);
+  for (const [section, value] of Object.entries(partial)) {
+    if (value && typeof value === "object" && !Array.isArray(value)) {
+      const table = {optimizer: app.options.optimizers, schedule: app.options.schedules}[section];
+      if (table && value.name && value.name !== out[section]?.name) {
+        out[section] = {...hyperDefaults(table[value.name]), ...value};
+      } else {
+        out[section] = {...(out[section] || {}), ...value};
+      }
+    } else {
+      out[section] = value;
+    }
+  }
+  return out;
+}
+
+function send() {
+  const compare = withSharedData(app.config, app.compare);
+  app.sent = {config: clone(app.config), compare: clone(compare)};
+  conn.configure(app.sent.config, app.sent.compare);
+}
+
+function showControls(rebuild = false) {
+  const target = app.editing === "B" && app.compare ? app.compare : app.config;
+  controls.show(target, app.editing === "B" && app.compare ? "B" : "A", Boolean(app.compare), rebuild);
+  views.network.setData(app.data?.extent || [-1, 1, -1, 1], app.config.data?.features);
+}
+
+function onEdit(key) {
+  if (key.startsWith("@edit:")) {
+    app.editing = key.slice(6);
+    showControls();
+    app.dirty = true;
+    return;
+  }
+  $("preset").value = "";
+  showControls();
+  send();
+}
+
+// -- the page's own buttons -----------------------------------------------------------------------
+$("play").addEventListener("click", () => conn.play());
+$("pause").addEventListener("click", () => conn.pause());
+$("step").addEventListener("click", () => conn.step());
+$("reset").addEventListener("click", () => conn.reset());
+$("export").addEventListener("click", () => conn.exportToml());
+$("speed").addEventListener("input", () => {
+  const v = SPEEDS[Number($("speed").value)];
+  $("speed-out").textContent = v === null ? "max" : `${v}/s`;
+});
+$("speed").addEventListener("change", () => conn.speed(SPEEDS[Number($("speed").value)]));
+$("preset").addEventListener("change", () => {
+  const preset = (app.options.presets || []).find((p) => p.id === $("preset").value);
+  if (!preset) return;
+  app.config = clone(preset.config);
+  app.compare = clone(preset.compare) || null;
+  app.editing = "A";
+  $("compare").checked = Boolean(app.compare);
+  showControls(true);
+  send();
+});
+$("compare").addEventListener("change", () => {
+  if ($("compare").checked) {
+    app.compare = withSharedData(app.config, app.config);
+    app.editing = "B";
+  } else {
+    app.compare = null;
+    app.editing = "A";
+  }
+  $("preset").value = "";
+  showControls(true);
+  send();
+});
+$("show-test").addEventListener("change", () => {
+  views.boundary.forEach((v) => { v.showTest = $("show-test").checked; });
+  app.boundaryDirty = true;
+});
+$("cost-log").addEventListener("change", () => {
+  views.charts.logCost = $("cost-log").checked;
+  app.dirty = true;
+});
+
+function setButtons(state) {
+  const closed = state === "closed";
+  $("play").disabled = closed || state === "running";
+  $("pause").disabled = closed || state !== "running";
+  $("step").disabled = closed || state === "running";
+  $("reset").disabled = closed;
+  document.body.dataset.state = state;
+}
+
+function setConnection(text, kind) {
+  const c = $("connection");
+  c.textContent = text;
+  c.className = `connection ${kind}`;
+}
+
+function showError(message, kind = "") {
+  const e = $("error");
+  e.textContent = message || "";
+  e.className = `error ${message ? "shown" : ""} ${kind}`;
+}
+
+function clearError() {
+  showError("");
+}
+
+function showCompare(on) {
+  $("boundary-b-fig").hidden = !on;
+  $("boundary-caption").textContent = on ? "run A" : "";
+  for (const id of ["train-cost-b", "test-accuracy-b"]) $(id).hidden = !on;
+  document.body.classList.toggle("comparing", on);
+}
+
+// -- drawing, once per animation frame at most --------------------------------------------------
+function fmt(v, digits) {
+  return v === null || v === undefined || !Number.isFinite(v) ? "–" : v.toFixed(digits);
+}
+
+function render() {
+  const comparing = Boolean(app.sent?.compare);
+  const runs = comparing ? app.runs : [app.runs[0]];
+  const [a, b] = app.runs;
+  $("epoch").textContent = String(Math.max(0, a.lastEpoch));
+  $("train-cost").textContent = fmt(a.last("cost"), 6);
+  $("test-accuracy").textContent = fmt(a.last("test_accuracy"), 4);
+  if (comparing) {
+    $("train-cost-b").textContent = `B ${fmt(b.last("cost"), 6)}`;
+    $("test-accuracy-b").textContent = `B ${fmt(b.last("test_accuracy"), 4)}`;
+  }
+  views.charts.draw(runs, app.data?.task);
+  const shown = comparing && app.editing === "B" ? 1 : 0;
+  const cfg = shown === 1 ? app.sent.compare : app.sent?.config;
+  if (views.network.network !== app.networks[shown] || views.network.output !== views.boundary[shown].image) {
+    views.network.setNetwork(app.networks[shown], views.boundary[shown].image);
+  }
+  views.network.draw(drawable(cfg) ? "" : tooBigText(cfg));
+  $("arch").textContent = architecture(shown === 1 ? app.sent.compare : app.sent?.config) +
+                          (comparing ? ` (run ${shown ? "B" : "A"})` : "");
+  drawStats(runs);
+}
+
+function architecture(cfg) {
+  if (!cfg || !app.data) return "";
+  const inputs = (cfg.data?.features || ["x1", "x2"]).length;
+  const classes = app.data.classes?.length || 2;
+  const outputs = app.data.task === "multiclass" ? classes : 1;
+  return [inputs, ...(cfg.model?.hidden || []), outputs].join(" → ");
+}
+
+function drawable(cfg) {
+  const limits = app.options?.limits || {};
+  const hidden = cfg?.model?.hidden || [];
+  return hidden.length <= limits.draw_network_max_layers && Math.max(...hidden) <= limits.draw_network_max_units;
+}
+
+function tooBigText(cfg) {
+  const limits = app.options?.limits || {};
+  if (!cfg) return "";
+  return `The diagram draws networks of up to ${limits.draw_network_max_layers} hidden layers of ` +
+         `${limits.draw_network_max_units} units; this one is ${architecture(cfg)}.`;
+}
+
+function drawStats(runs) {
+  const table = $("stats");
+  const rows = [["", "layer", "‖∂J/∂W‖", "mean", "spread", "saturated / dead"]];
+  const head = `<tr>${rows[0].map((t) => `<th>${t}</th>`).join("")}</tr>`;
+  let body = "";
+  runs.forEach((run, r) => {
+    const spread = Math.max(1e-12, ...run.layers.map((l) => l.act_std || 0));
+    run.layers.forEach((l) => {
+      const share = l.saturated ?? l.dead;
+      const what = l.saturated !== null && l.saturated !== undefined ? "saturated" : l.dead !== null && l.dead !== undefined ? "dead" : "";
+      body += `<tr class="run-${r ? "b" : "a"}"><td class="tag">${runs.length > 1 ? (r ? "B" : "A") : ""}</td>` +
+              `<td>${l.name}</td><td class="num">${fmtSci(l.grad_norm)}</td>` +
+              `<td class="num">${fmt(l.act_mean, 3)}</td>` +
+              `<td><span class="bar"><i style="width:${(100 * (l.act_std || 0) / spread).toFixed(1)}%"></i></span>` +
+              `<span class="num">${fmt(l.act_std, 3)}</span></td>` +
+              `<td>${share === null || share === undefined ? "<span class=muted>n/a</span>" :
+                `<span class="bar warn"><i style="width:${(100 * share).toFixed(1)}%"></i></span>` +
+                `<span class="num">${(100 * share).toFixed(0)}% ${what}</span>`}</td></tr>`;
+    });
+  });
+  table.innerHTML = head + body;
+}
+
+function fmtSci(v) {
+  if (v === null || v === undefined || !Number.isFinite(v)) return "–";
+  return v === 0 ? "0" : v.toExponential(2);
+}
+
+function loop() {
+  if (app.dirty || app.boundaryDirty) {
+    app.dirty = false;
+    if (app.boundaryDirty) {
+      app.boundaryDirty = false;
+      views.boundary[0].draw();
+      if (app.sent?.compare) views.boundary[1].draw();
+    }
+    render();
+  }
+  requestAnimationFrame(loop);
+}
+
+window.playground = app;       // for the browser tests and the curious: the page's state, read-only use
+setButtons("paused");
+conn.open();
+requestAnimationFrame(loop);
