@@ -10,13 +10,14 @@ Nothing here trains or touches a file: a message is only ever data.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import re
 
 import numpy as np
 
-from .. import config, datasets
+from .. import config, datasets, optim, schedules
 from ..errors import DeepBasicsError
 
 MAX_MESSAGE = 64 * 1024          # bytes of one message from the page
@@ -163,8 +164,22 @@ def _from_config_error(message: str, source: str) -> ProtocolError:
     key = None
     if match and match.group(1).split(".")[0] in (*config.SECTIONS, "name", "description", "grid"):
         key = match.group(1)
+        if match.group(2) and key in HYPER_TABLES:       # "optimizer: beta1 must ..." -> optimizer.beta1
+            key = _hyper_key(key, text[match.end():])
     prefix = "compare." if source == "compare" else ""
     return ProtocolError(prefix + text, None if key is None else prefix + key)
+
+
+HYPER_TABLES = {"optimizer": optim.OPTIMIZERS, "schedule": schedules.SCHEDULES}
+
+
+def _hyper_key(section: str, rest: str) -> str:
+    """The setting an [optimizer]/[schedule] range error is about, when its text names it."""
+    if rest.startswith("learning rate"):
+        return f"{section}.lr"
+    word = re.match(r"[A-Za-z_0-9]+", rest)
+    fields = {f.name for cls in HYPER_TABLES[section].values() for f in dataclasses.fields(cls)}
+    return f"{section}.{word.group(0)}" if word and word.group(0) in fields else section
 
 
 def error(message: str, key: str | None = None) -> dict:
