@@ -93,6 +93,7 @@ export class Controls {
   }
 
   edit(key, value) {
+    this.lastKey = key;
     setPath(this.target, key, value);
     this.onEdit(key);
   }
@@ -201,7 +202,7 @@ export class Controls {
   }
 
   featureBoxes() {
-    const box = el("div", {class: "features", "data-testid": "features"});
+    const box = el("div", {class: "features", "data-testid": "features", "data-key": "@features"});
     for (const f of this.options.features || []) {
       const c = el("input", {type: "checkbox", "data-feature": f});
       c.addEventListener("change", () => {
@@ -318,6 +319,7 @@ export class Controls {
     const cfg = this.target;
     for (const input of this.root.querySelectorAll("[data-key]")) {
       const key = input.dataset.key;
+      if (key === "@features") continue;
       if (key === "model.hidden") { input.value = (cfg.model?.hidden || []).join(", "); continue; }
       if (key === "@layers") { input.value = (cfg.model?.hidden || []).length; continue; }
       if (key === "@units") { input.value = (cfg.model?.hidden || [])[0] ?? ""; continue; }
@@ -343,12 +345,20 @@ export class Controls {
     if (position) position.disabled = !cfg.model?.batch_norm;
   }
 
+  // Mark the field an error names ("optimizer.lr", "compare.model.hidden"); when it names only a
+  // section ("optimizer") or nothing, the field just edited there is the one to fix.
   markInvalid(key) {
     this.clearInvalid();
-    if (!key) return;
-    const map = {"model.hidden": ["model.hidden", "@layers", "@units"]};
-    for (const k of map[key] || [key]) this.root.querySelector(`[data-key="${k}"]`)?.classList.add("invalid");
-    if (key.startsWith("data.features")) this.root.querySelector("[data-testid=features]")?.classList.add("invalid");
+    let run = "A";
+    if (key && key.startsWith("compare.")) { run = "B"; key = key.slice(8); }
+    if (run !== this.run) return;
+    const map = {"model.hidden": ["model.hidden", "@layers", "@units"], "data.features": ["@features"],
+                 "split.fractions": ["split.fractions"]};
+    const marks = (k) => (map[k] || [k]).map((x) => this.root.querySelector(`[data-key="${x}"]`)).filter(Boolean);
+    let found = key ? marks(key) : [];
+    const last = this.lastKey;
+    if (!found.length && last && (!key || last === key || last.startsWith(key + "."))) found = marks(last);
+    for (const node of found) node.classList.add("invalid");
   }
 
   clearInvalid() {

@@ -23,7 +23,9 @@ const app = {
   data: null,
   state: "paused",
   runs: [new RunHistory(), new RunHistory()],
-  frames: 0,             // frames received (the tests and the frame-rate readout use it)
+  frames: 0,             // frames received
+  configured: 0,         // configurations the server accepted (data messages)
+  errors: [],            // the server's error messages, newest last
   networks: [null, null],
   dirty: false,
   boundaryDirty: false,
@@ -50,6 +52,7 @@ conn.on("busy", (msg) => {
   setConnection("busy", "bad");
 });
 conn.on("error", (msg) => {
+  app.errors.push(msg.message);
   showError(msg.message);
   controls?.markInvalid(msg.key);
 });
@@ -61,6 +64,7 @@ conn.on("status", (msg) => {
 });
 conn.on("data", (msg) => {
   app.data = msg;
+  app.configured += 1;
   if (app.sent) {
     history.replaceState(null, "", toQuery(app.sent.config, app.sent.compare) + location.hash);
   }

@@ -1,0 +1,138 @@
+"""The playground's screenshot for the README, and the helpers the browser tests share.
+
+    python tests/playground_screenshot.py            # writes docs/images/playground.png
+
+It starts a real ``deepbasics playground --no-browser --port 0``, opens the page in headless
+Chromium (Debian's ``chromium`` package, driven by Playwright through ``executable_path``),
+trains the "gradient descent vs Adam" comparison a few hundred epochs and saves the window.
+``tests/test_playground_browser.py`` runs the same ``screenshot`` into a temporary folder.
+"""
+from __future__ import annotations
+
+import os
+import select
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+from deepbasics.fileio import atomic_write_bytes
+
+ROOT = Path(__file__).resolve().parents[1]
+README_IMAGE = ROOT / "docs" / "images" / "playground.png"
+VIEWPORT = {"width": 1440, "height": 1000}
+INSTALL_HINT = ("install Chromium (Debian/Ubuntu: apt-get install -y chromium) and Playwright "
+                "(pip install 'deepbasics[test]'); `make test` does both")
+
+
+class Missing(RuntimeError):
+    """Something the browser tests need is not installed; the message says what to install."""
+
+
+def chromium_path() -> str:
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if path is None:
+        raise Missing(f"the browser tests need a Chromium executable on PATH: {INSTALL_HINT}")
+    return path
+
+
+@contextmanager
+def server(log_path: Path, timeout: float = 30.0):
+    """A real ``deepbasics playground`` process on a free port; yields its URL. Stops it on exit
+    (SIGTERM, then SIGKILL after 10 s); its output goes to ``log_path``."""
+    log = open(log_path, "w")
+    proc = subprocess.Popen([sys.executable, "-m", "deepbasics", "playground", "--no-browser", "--port", "0"],
+                            stdout=subprocess.PIPE, stderr=log, text=True, cwd=ROOT)
+    try:
+        url = _read_url(proc, timeout)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+def _read_url(proc: subprocess.Popen, timeout: float) -> str:
+    """The URL from the server's first line: ``deepbasics playground: http://HOST:PORT/``."""
+    deadline = time.monotonic() + timeout
+    seen = []
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([proc.stdout], [], [], 0.2)
+        if ready:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            seen.append(line.rstrip())
+            if "http://" in line:
+                return line[line.index("http://"):].split()[0]
+        elif proc.poll() is not None:
+            break
+    raise RuntimeError(f"deepbasics playground printed no URL within {timeout:.0f} s (exit code "
+                       f"{proc.poll()}); it printed: {seen}")
+
+
+@contextmanager
+def browser():
+    """Playwright's headless Chromium, the system's executable."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        raise Missing(f"the browser tests need Playwright: {INSTALL_HINT}") from None
+    executable = chromium_path()
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=executable, headless=True,
+                                      args=["--no-sandbox", "--disable-dev-shm-usage"])
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+def wait_ready(page, timeout: float = 20_000) -> None:
+    """Until the page holds the server's data and at least one frame."""
+    page.wait_for_function("() => window.playground && window.playground.data && window.playground.frames > 0",
+                           timeout=timeout)
+
+
+def choose_preset(page, preset_id: str) -> None:
+    """Pick a preset and wait until the server has accepted it (a new `data` message)."""
+    before = page.evaluate("() => window.playground.configured")
+    page.get_by_test_id("preset").select_option(preset_id)
+    page.wait_for_function("n => window.playground.configured > n", arg=before)
+
+
+def screenshot(url: str, path: Path, chromium, epochs: int = 300) -> Path:
+    """Train the "gradient descent vs Adam" comparison ``epochs`` epochs and save the window."""
+    page = chromium.new_page(viewport=VIEWPORT, device_scale_factor=1)
+    try:
+        page.goto(url)
+        wait_ready(page)
+        choose_preset(page, "compare-gd-adam")
+        page.get_by_test_id("edit-b").click()          # the diagram follows the run being edited: Adam's
+        page.get_by_test_id("play").click()
+        page.wait_for_function("n => window.playground.runs[1].lastEpoch >= n", arg=epochs, timeout=60_000)
+        page.get_by_test_id("pause").click()
+        page.wait_for_function("() => window.playground.state === 'paused'")
+        page.wait_for_timeout(300)                     # the last frame drawn
+        atomic_write_bytes(path, page.screenshot(type="png"))
+        return path
+    finally:
+        page.close()
+
+
+def main() -> int:
+    with tempfile.TemporaryDirectory() as tmp, server(Path(tmp) / "server.log") as url, browser() as chromium:
+        out = screenshot(url, README_IMAGE, chromium, epochs=int(os.environ.get("EPOCHS", "600")))
+    print(f"wrote {out.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
