@@ -314,4 +314,4 @@ def test_the_screenshot_script_writes_the_page(chromium, url, tmp_path):
     path = shot.screenshot(url, tmp_path / "playground.png", chromium, epochs=60)
     head = path.read_bytes()[:24]
     assert head[:8] == b"\x89PNG\r\n\x1a\n"
-    assert struct.unpack(">II", head[16:24]) == (shot.VIEWPORT["width"], shot.VIEWPORT["height"])
+    assert struct.unpack(">II", head[16:24]) == (shot.SHOT_VIEWPORT["width"], shot.SHOT_VIEWPORT["height"])

@@ -272,18 +272,33 @@ function render() {
   if (views.network.network !== app.networks[shown] || views.network.output !== views.boundary[shown].image) {
     views.network.setNetwork(app.networks[shown], views.boundary[shown].image);
   }
-  views.network.draw(drawable(cfg) ? "" : tooBigText(cfg));
-  $("arch").textContent = architecture(shown === 1 ? app.sent.compare : app.sent?.config) +
-                          (comparing ? ` (run ${shown ? "B" : "A"})` : "");
-  drawStats(runs);
+  const small = drawable(cfg);
+  $("network").hidden = !small;
+  $("network-too-big").hidden = small;
+  if (small) views.network.draw("");
+  else $("network-too-big").textContent = tooBigText();
+  const which = comparing ? ` (run ${shown ? "B" : "A"})` : "";
+  $("arch").textContent = architecture(cfg) + which;
+  $("stats-run").textContent = which.trim();
+  drawStats(app.runs[shown]);
 }
 
+// "2 → 5 → 2 → 1"; five or more equal layers in a row as "64 ×20".
 function architecture(cfg) {
   if (!cfg || !app.data) return "";
   const inputs = (cfg.data?.features || ["x1", "x2"]).length;
   const classes = app.data.classes?.length || 2;
   const outputs = app.data.task === "multiclass" ? classes : 1;
-  return [inputs, ...(cfg.model?.hidden || []), outputs].join(" → ");
+  const parts = [];
+  const hidden = cfg.model?.hidden || [];
+  for (let i = 0; i < hidden.length;) {
+    let j = i;
+    while (j < hidden.length && hidden[j] === hidden[i]) j++;
+    if (j - i >= 5) parts.push(`${hidden[i]} ×${j - i}`);
+    else parts.push(...hidden.slice(i, j));
+    i = j;
+  }
+  return [inputs, ...parts, outputs].join(" → ");
 }
 
 function drawable(cfg) {
@@ -292,34 +307,28 @@ function drawable(cfg) {
   return hidden.length <= limits.draw_network_max_layers && Math.max(...hidden) <= limits.draw_network_max_units;
 }
 
-function tooBigText(cfg) {
+function tooBigText() {
   const limits = app.options?.limits || {};
-  if (!cfg) return "";
-  return `The diagram draws networks of up to ${limits.draw_network_max_layers} hidden layers of ` +
-         `${limits.draw_network_max_units} units; this one is ${architecture(cfg)}.`;
+  return `The diagram draws networks of up to ${limits.draw_network_max_layers} hidden layers of up to ` +
+         `${limits.draw_network_max_units} units. For deeper or wider ones, watch the gradient flow and the ` +
+         `activations per layer.`;
 }
 
-function drawStats(runs) {
-  const table = $("stats");
-  const rows = [["", "layer", "‖∂J/∂W‖", "mean", "spread", "saturated / dead"]];
-  const head = `<tr>${rows[0].map((t) => `<th>${t}</th>`).join("")}</tr>`;
-  let body = "";
-  runs.forEach((run, r) => {
-    const spread = Math.max(1e-12, ...run.layers.map((l) => l.act_std || 0));
-    run.layers.forEach((l) => {
-      const share = l.saturated ?? l.dead;
-      const what = l.saturated !== null && l.saturated !== undefined ? "saturated" : l.dead !== null && l.dead !== undefined ? "dead" : "";
-      body += `<tr class="run-${r ? "b" : "a"}"><td class="tag">${runs.length > 1 ? (r ? "B" : "A") : ""}</td>` +
-              `<td>${l.name}</td><td class="num">${fmtSci(l.grad_norm)}</td>` +
-              `<td class="num">${fmt(l.act_mean, 3)}</td>` +
-              `<td><span class="bar"><i style="width:${(100 * (l.act_std || 0) / spread).toFixed(1)}%"></i></span>` +
-              `<span class="num">${fmt(l.act_std, 3)}</span></td>` +
-              `<td>${share === null || share === undefined ? "<span class=muted>n/a</span>" :
-                `<span class="bar warn"><i style="width:${(100 * share).toFixed(1)}%"></i></span>` +
-                `<span class="num">${(100 * share).toFixed(0)}% ${what}</span>`}</td></tr>`;
-    });
+function drawStats(run) {
+  const head = "<tr><th>layer</th><th>‖∂J/∂W‖</th><th>mean</th><th>spread</th><th>saturated / dead</th></tr>";
+  const spread = Math.max(1e-12, ...run.layers.map((l) => l.act_std || 0));
+  const rows = run.layers.map((l) => {
+    const share = l.saturated ?? l.dead;
+    const what = l.saturated !== null && l.saturated !== undefined ? "saturated" : "dead";
+    const shareCell = share === null || share === undefined ? "<span class=muted>n/a</span>" :
+      `<span class="bar warn"><i style="width:${(100 * share).toFixed(1)}%"></i></span>` +
+      `<span class="num">${(100 * share).toFixed(0)}% ${what}</span>`;
+    return `<tr><td>${l.name}</td><td class="num">${fmtSci(l.grad_norm)}</td>` +
+           `<td class="num">${fmt(l.act_mean, 3)}</td>` +
+           `<td><span class="bar"><i style="width:${(100 * (l.act_std || 0) / spread).toFixed(1)}%"></i></span>` +
+           `<span class="num">${fmt(l.act_std, 3)}</span></td><td>${shareCell}</td></tr>`;
   });
-  table.innerHTML = head + body;
+  $("stats").innerHTML = head + rows.join("");
 }
 
 function fmtSci(v) {
