@@ -133,6 +133,18 @@ def test_an_exported_config_run_by_deepbasics_train_gives_the_same_cost_at_every
     assert costs_of(frames, 0) != costs_of(frames, 1)
 
 
+@pytest.mark.slow
+def test_the_jax_engine_exports_the_same_numbers_too(tmp_path):
+    pytest.importorskip("jax")
+    raw = small(train__engine="jax")
+    t = trainer_of(raw)
+    frames = []
+    for n in (1, 4, 2, 9, 1):
+        t.advance(n)
+        frames.append(t.frame(boundary=False))
+    assert costs_of(frames) == _train_costs(tmp_path, t.export()["toml"], "jax")
+
+
 def test_chunked_training_equals_one_fit_with_the_test_curve_from_the_test_split():
     raw = small()
     t = trainer_of(raw)

@@ -18,6 +18,7 @@ import asyncio
 import multiprocessing
 import os
 import signal
+import sys
 import threading
 import time
 
@@ -25,7 +26,7 @@ from ..errors import DeepBasicsError
 from . import protocol
 from .trainer import Trainer
 
-CHUNK_SECONDS = 0.04        # training time per frame
+CHUNK_SECONDS = 0.045       # training time per frame
 BOUNDARY_EVERY = 0.2        # seconds between frames that carry the boundary grid, at least
 BOUNDARY_SHARE = 6          # ... and at least this many times the grid's own cost
 MAX_FRAMES_PER_SECOND = 20  # with a speed cap: chunks of rate / 20 epochs
@@ -81,9 +82,11 @@ class Worker:
             getattr(self, "on_" + command["type"])(command)
         except DeepBasicsError as err:
             self.send(protocol.error(str(err), getattr(err, "key", None)))
-        except Exception as err:          # a bug must not end the session; say what failed, not where
-            self.send(protocol.error(f"the server could not do {command.get('type')!r}: "
-                                     f"{type(err).__name__}: {err}"))
+        except Exception as err:          # a bug must not end the session; the page hears what, not where
+            print(f"deepbasics playground: error in a session's {command.get('type')!r}: {type(err).__name__}: "
+                  f"{err}".splitlines()[0], file=sys.stderr, flush=True)
+            self.send(protocol.error(f"the server could not do {command.get('type')!r} ({type(err).__name__}); "
+                                     f"try another configuration, or reload the page"))
 
     # -- commands ----------------------------------------------------------------------------
     def on_configure(self, command: dict) -> None:
