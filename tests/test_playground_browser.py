@@ -170,6 +170,27 @@ def test_the_chapters_adam_preset_trains_and_the_cost_falls(tab):
     assert page.evaluate("() => window.playground.frames") > 3
 
 
+def test_reset_returns_to_the_same_start_and_speed_caps_the_rate(tab):
+    page = tab.page
+    step(page, 3)
+    cost = shown_cost(page)
+    page.get_by_test_id("reset").click()
+    expect(page.get_by_test_id("epoch")).to_have_text("0")
+    expect(page.get_by_test_id("train-cost")).to_have_text("–")
+    step(page, 3)
+    assert shown_cost(page) == cost                              # the same initial weights and shuffles
+
+    page.evaluate("""() => { const s = document.getElementById('speed');
+                             s.value = 4; s.dispatchEvent(new Event('input')); s.dispatchEvent(new Event('change')); }""")
+    assert page.locator("#speed-out").text_content() == "20/s"
+    page.wait_for_timeout(200)
+    start = epoch(page)
+    page.get_by_test_id("play").click()
+    page.wait_for_timeout(2000)
+    pause(page)
+    assert start < epoch(page) <= start + 20 * 2.5 + 5          # at most 20 epochs a second (and a chunk)
+
+
 def test_switching_optimizer_depth_and_batchnorm_takes_effect(tab):
     page = tab.page
     step(page, 3)

@@ -116,12 +116,18 @@ export function tick(v) {
   return String(Number(v.toPrecision(3)));
 }
 
+// At most about eight labels on an axis (a log axis over many decades labels every few).
+function ticks(u, splits) {
+  const every = Math.ceil(splits.length / 8);
+  return splits.map((v, i) => (i % every === 0 ? tick(v) : ""));
+}
+
 function baseOptions(series, {log = false, yLabel = "", legend = true} = {}) {
   return {
     series: [{label: "epoch"}, ...series],
     scales: {x: {time: false}, y: log ? {distr: 3} : {}},
     axes: [{...AXIS, label: "epoch", labelSize: 18, size: 36},
-           {...AXIS, label: yLabel, labelSize: 18, size: 58, values: (u, splits) => splits.map(tick)}],
+           {...AXIS, label: yLabel, labelSize: 18, size: 58, values: ticks}],
     legend: {show: legend, live: false},
     cursor: {drag: {x: true, y: false}},
   };

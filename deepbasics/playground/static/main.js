@@ -74,6 +74,12 @@ conn.on("data", (msg) => {
   app.networks = [null, null];
   views.boundary.forEach((v) => v.setData(msg));
   views.network.setData(msg.extent, (app.sent?.config || app.config).data?.features);
+  $("boundary-explain").innerHTML = msg.task === "multiclass"
+    ? "Each pixel takes the colour of the class the network predicts there. The circles are the training " +
+      "points; tick <em>test points</em> to add the held-out ones (dark rim), which the network never trains on."
+    : "Each pixel is coloured by what the network predicts there: orange for class 0, blue for class 1, " +
+      "pale where it is unsure. The circles are the training points; tick <em>test points</em> to add the " +
+      "held-out ones (dark rim), which the network never trains on.";
   showCompare(Boolean(app.sent?.compare));
   app.dirty = app.boundaryDirty = true;
 });
@@ -93,16 +99,30 @@ conn.on("frame", (msg) => {
   });
   app.dirty = true;
 });
+// Export: run A's TOML downloads at once; in compare mode run B's is offered beside it.
 conn.on("export", (msg) => {
-  const blob = new Blob([msg.toml], {type: "application/toml"});
-  const a = document.createElement("a");
-  a.href = URL.createObjectURL(blob);
-  a.download = msg.filename || "playground.toml";
+  const a = tomlLink(msg.filename || "playground.toml", msg.toml);
   document.body.append(a);
   a.click();
   a.remove();
-  setTimeout(() => URL.revokeObjectURL(a.href), 10000);
+  const notice = $("notice");
+  notice.replaceChildren(`Downloaded ${a.download}: run it with deepbasics train ${a.download}`);
+  if (msg.compare) {
+    notice.append(" (run A). Run B: ", tomlLink(msg.compare.filename, msg.compare.toml), ".");
+  }
+  notice.hidden = false;
+  clearTimeout(notice.timer);
+  notice.timer = setTimeout(() => { notice.hidden = true; }, 15000);
 });
+
+function tomlLink(filename, text) {
+  const a = document.createElement("a");
+  a.href = URL.createObjectURL(new Blob([text], {type: "application/toml"}));
+  a.download = filename;
+  a.textContent = filename;
+  a.dataset.testid = "export-link";
+  return a;
+}
 
 // -- starting: the options build the panel, the URL (or the default) gives the configuration ----
 function start(options) {
