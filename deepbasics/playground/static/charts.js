@@ -94,6 +94,7 @@ class Chart {
   }
 
   draw(key, makeOptions, data) {
+    this.el.classList.toggle("empty", data[0].length === 0);
     if (key !== this.key || !this.plot) {
       this.plot?.destroy();
       this.el.replaceChildren();

@@ -24,8 +24,10 @@ const app = {
   state: "paused",
   runs: [new RunHistory(), new RunHistory()],
   frames: 0,             // frames received
+  drawn: 0,              // times the views were redrawn
   configured: 0,         // configurations the server accepted (data messages)
   errors: [],            // the server's error messages, newest last
+  recent: [],            // [time, epoch, drawn] of the frames of the last two seconds: the rates shown
   networks: [null, null],
   dirty: false,
   boundaryDirty: false,
@@ -59,7 +61,8 @@ conn.on("error", (msg) => {
 conn.on("status", (msg) => {
   app.state = msg.state;
   setButtons(msg.state);
-  $("state").textContent = msg.state === "diverged" ? "diverged" : msg.state;
+  app.recent = [];
+  $("state").textContent = msg.state;
   if (msg.message) showError(msg.message, msg.state === "diverged" ? "warn" : "");
 });
 conn.on("data", (msg) => {
@@ -85,6 +88,7 @@ conn.on("data", (msg) => {
 });
 conn.on("frame", (msg) => {
   app.frames += 1;
+  app.recent.push([performance.now(), msg.epoch]);
   (msg.runs || []).forEach((run, i) => {
     const history = app.runs[i];
     if (!history) return;
@@ -238,6 +242,14 @@ $("cost-log").addEventListener("change", () => {
   app.dirty = true;
 });
 
+// Space plays and pauses, unless a setting has the keyboard.
+document.addEventListener("keydown", (event) => {
+  if (event.code !== "Space" || event.target.closest("input, select, button, textarea, a")) return;
+  event.preventDefault();
+  if (app.state === "running") conn.pause();
+  else if (app.state !== "closed") conn.play();
+});
+
 function setButtons(state) {
   const closed = state === "closed";
   $("play").disabled = closed || state === "running";
@@ -275,7 +287,24 @@ function fmt(v, digits) {
   return v === null || v === undefined || !Number.isFinite(v) ? "–" : v.toFixed(digits);
 }
 
+// Frames and epochs per second over the last two seconds, while running.
+export function rates() {
+  const now = performance.now();
+  app.recent = app.recent.filter(([t]) => now - t < 2000);
+  if (app.recent.length < 2) return null;
+  const [t0, e0] = app.recent[0], [t1, e1] = app.recent.at(-1);
+  const seconds = (t1 - t0) / 1000;
+  return seconds > 0 ? {frames: (app.recent.length - 1) / seconds, epochs: (e1 - e0) / seconds} : null;
+}
+
+function showRates() {
+  const r = app.state === "running" ? rates() : null;
+  $("state").textContent = r ? `running · ${Math.round(r.epochs)} epochs/s · ${Math.round(r.frames)} frames/s`
+                             : app.state;
+}
+
 function render() {
+  app.drawn += 1;
   const comparing = Boolean(app.sent?.compare);
   const runs = comparing ? app.runs : [app.runs[0]];
   const [a, b] = app.runs;
@@ -356,7 +385,13 @@ function fmtSci(v) {
   return v === 0 ? "0" : v.toExponential(2);
 }
 
-function loop() {
+let lastRates = 0;
+
+function loop(now) {
+  if (now - lastRates > 500) {
+    lastRates = now;
+    showRates();
+  }
   if (app.dirty || app.boundaryDirty) {
     app.dirty = false;
     if (app.boundaryDirty) {
