@@ -119,10 +119,10 @@ def test_a_worker_that_dies_is_reported_and_the_server_lives_on(client):
 
 
 # -- the command -------------------------------------------------------------------------------------
-def start(*extra, env=None):
-    proc = subprocess.Popen([sys.executable, "-m", "deepbasics", "playground", "--no-browser", *extra],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    return proc
+def start(*extra):
+    """The command in its own process group, as a terminal runs it (Ctrl-C reaches the whole group)."""
+    return subprocess.Popen([sys.executable, "-m", "deepbasics", "playground", "--no-browser", *extra],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
 
 
 def url_of(proc) -> str:
@@ -155,10 +155,16 @@ def test_the_real_server_trains_over_a_websocket_and_stops_cleanly(sig, codes):
             ws.send(json.dumps({"type": "play"}))
             frame = receive(ws, "frame", where=lambda m: m["epoch"] >= 5)
             assert frame["runs"][0]["points"]["cost"]
-            workers = children(proc.pid)
-            assert workers
-            proc.send_signal(sig)
-            _, err = proc.communicate(timeout=20)
+            with connect(url.replace("http", "ws") + "ws") as second:      # a worker still starting up
+                receive(second, "hello")
+                workers = children(proc.pid)
+                assert len(workers) >= 2
+                if sig == signal.SIGINT:
+                    time.sleep(0.3)                                        # mid-import
+                    os.killpg(proc.pid, sig)                               # Ctrl-C: the whole group
+                else:
+                    proc.send_signal(sig)
+                _, err = proc.communicate(timeout=20)
     finally:
         if proc.poll() is None:
             proc.kill()

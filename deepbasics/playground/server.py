@@ -65,20 +65,25 @@ def create_app(max_sessions: int = protocol.LIMITS["max_sessions"]) -> Starlette
             await websocket.close(code=1013)
             return
         loop = asyncio.get_running_loop()
-        session = await asyncio.to_thread(Session, loop)
+        session = Session(loop)            # starting a process takes milliseconds; it then boots on its own
         sessions.add(session)
         try:
             await _converse(websocket, session, options)
         finally:
+            # A thread of its own: it ends the worker even when this task is being cancelled.
             sessions.discard(session)
-            await asyncio.to_thread(session.close)
+            closer = threading.Thread(target=session.close, daemon=True)
+            closer.start()
+            websocket.app.state.closing.append(closer)
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
-        app.state.sessions = set()
+        app.state.sessions, app.state.closing = set(), []
         yield
         for session in list(app.state.sessions):
             await asyncio.to_thread(session.close)
+        for closer in app.state.closing:
+            await asyncio.to_thread(closer.join, 5.0)
 
     return Starlette(routes=[Route("/", index), Route("/api/options", api_options),
                              Mount("/static", StaticFiles(directory=static_dir(), check_dir=False), name="static"),

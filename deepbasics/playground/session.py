@@ -181,6 +181,20 @@ class Worker:
 
 
 # -- the server's handle ---------------------------------------------------------------------------
+def _start_ignoring_sigint(process) -> None:
+    """Start ``process`` with SIGINT ignored (the disposition survives exec, and Python keeps an
+    ignored SIGINT ignored): Ctrl-C in the terminal reaches the whole process group, and a worker
+    still importing must not die of it with a traceback; the server ends its workers itself.
+    Only the main thread may change a signal's handler; elsewhere (tests) it starts as it is."""
+    if threading.current_thread() is not threading.main_thread():
+        process.start()
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        process.start()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
 class Session:
     """A worker process and the queue its messages arrive on (in the server's event loop)."""
 
@@ -192,7 +206,7 @@ class Session:
         for key, value in WORKER_ENV.items():
             os.environ.setdefault(key, value)          # read by the worker's NumPy when it starts
         self.process = context.Process(target=worker_main, args=(child,), daemon=True, name="deepbasics-playground")
-        self.process.start()
+        _start_ignoring_sigint(self.process)
         child.close()
         self.dead = False
         self._send_lock = threading.Lock()
