@@ -39,9 +39,8 @@ def chromium():
         pytest.fail(str(err), pytrace=False)
 
 
-@pytest.fixture
-def tab(chromium, url):
-    """A fresh page on the playground (its own session), with its console errors and requests."""
+def open_tab(chromium, url):
+    """A new page on the playground (its own session), recording console errors and requests."""
     context = chromium.new_context(viewport=shot.VIEWPORT, accept_downloads=True)
     page = context.new_page()
     page.set_default_timeout(20_000)
@@ -51,9 +50,41 @@ def tab(chromium, url):
     page.on("request", lambda r: requests.append(r.url))
     page.goto(url)
     shot.wait_ready(page)
-    yield Tab(page, problems, requests)
-    context.close()
-    assert not problems, problems
+    return Tab(page, problems, requests)
+
+
+@pytest.fixture
+def fresh(chromium, url):
+    """A page just opened."""
+    tab = open_tab(chromium, url)
+    yield tab
+    tab.page.context.close()
+    assert not tab.problems, tab.problems
+
+
+@pytest.fixture(scope="module")
+def shared(chromium, url):
+    """One page for most tests (one session: a worker per test would cost seconds each)."""
+    tab = open_tab(chromium, url)
+    yield tab
+    tab.page.context.close()
+
+
+@pytest.fixture
+def tab(shared):
+    """The shared page, back at the default experiment (paused, epoch 0, full speed, no compare);
+    no console error may appear during the test."""
+    page = shared.page
+    if page.evaluate("() => window.playground.state") == "running":
+        pause(page)
+    set_speed(page, 10)
+    page.get_by_test_id("preset").select_option("")                    # (custom): changes nothing
+    accepted(page, lambda: page.get_by_test_id("preset").select_option("chapter-adam"))
+    expect(page.get_by_test_id("epoch")).to_have_text("0")
+    yield shared
+    found = list(shared.problems)
+    shared.problems.clear()
+    assert not found, found
 
 
 def expect(locator):
@@ -90,6 +121,13 @@ def set_number(page, testid: str, value) -> None:
     box.press("Enter")
 
 
+def set_speed(page, position: int) -> None:
+    """The speed slider at ``position`` (0: 1 epoch a second ... 10: as fast as possible)."""
+    page.evaluate("""p => { const s = document.getElementById('speed');
+                            s.value = p; s.dispatchEvent(new Event('input')); s.dispatchEvent(new Event('change')); }""",
+                  position)
+
+
 def step(page, n: int) -> None:
     for _ in range(n):
         e = epoch(page)
@@ -124,7 +162,8 @@ def coloured_pixels(page, testid: str) -> int:
 
 
 # -- the tests ------------------------------------------------------------------------------------
-def test_page_loads_with_every_hook_no_console_error_and_nothing_from_elsewhere(tab, url):
+def test_page_loads_with_every_hook_no_console_error_and_nothing_from_elsewhere(fresh, url):
+    tab = fresh
     page = tab.page
     for testid in ("play", "pause", "step", "reset", "epoch", "train-cost", "test-accuracy", "boundary",
                    "optimizer", "lr", "layers", "units", "batch-norm", "preset", "compare", "error", "export"):
@@ -180,8 +219,7 @@ def test_reset_returns_to_the_same_start_and_speed_caps_the_rate(tab):
     step(page, 3)
     assert shown_cost(page) == cost                              # the same initial weights and shuffles
 
-    page.evaluate("""() => { const s = document.getElementById('speed');
-                             s.value = 4; s.dispatchEvent(new Event('input')); s.dispatchEvent(new Event('change')); }""")
+    set_speed(page, 4)
     assert page.locator("#speed-out").text_content() == "20/s"
     page.wait_for_timeout(200)
     start = epoch(page)
