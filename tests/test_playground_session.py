@@ -111,10 +111,11 @@ def _train_costs(tmp_path, toml_text: str, name: str) -> list:
 def test_an_exported_config_run_by_deepbasics_train_gives_the_same_cost_at_every_epoch(tmp_path):
     """Trained in uneven chunks (as the worker trains), exported, run by the real command line:
     the cost histories are equal to the last bit, for a plain run and for one with derived
-    features, BatchNorm after the activation, momentum and a decaying rate (compare mode)."""
+    features, BatchNorm after the activation, dropout, L2, Nesterov momentum and a decaying rate
+    (compare mode)."""
     a = small()
     b = small(data__features=["x1", "x2", "x1^2", "x1*x2"], model__batch_norm=True,
-              model__batch_norm_position="after", model__hidden=[6, 3])
+              model__batch_norm_position="after", model__hidden=[6, 3], model__dropout=0.2, model__l2=0.01)
     b["optimizer"] = {"name": "momentum", "lr": 0.01, "beta": 0.9, "form": "nesterov"}
     b["schedule"] = {"name": "inverse_time", "decay_rate": 0.5, "interval": 3}
     b["train"]["batch_size"] = 32
