@@ -10,7 +10,7 @@ The worker trains in chunks of epochs sized so that a chunk takes about 40 ms, s
 after each: at least 10 frames a second while the runs advance, and never more than about 25.
 Between chunks it reads any waiting command, so pause answers within one chunk. The boundary
 grid (and the accuracy on the whole training split) goes with a frame at most every 0.2 s and
-never takes more than about a sixth of the time.
+never takes more than about a ninth of the time.
 """
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ from .trainer import Trainer
 
 CHUNK_SECONDS = 0.045       # training time per frame
 BOUNDARY_EVERY = 0.2        # seconds between frames that carry the boundary grid, at least
-BOUNDARY_SHARE = 6          # ... and at least this many times the grid's own cost
+BOUNDARY_SHARE = 8          # ... and at least this many times the grid's own cost
 MAX_FRAMES_PER_SECOND = 20  # with a speed cap: chunks of rate / 20 epochs
 # One BLAS thread per worker: up to four sessions share the machine, and for the playground's
 # small matrices a second thread only adds contention (measured 10x slower on a busy 2-core box).
