@@ -40,6 +40,19 @@ def chromium_path() -> str:
     return path
 
 
+def missing() -> str | None:
+    """What the browser tests lack, as a line saying what to install; None when nothing."""
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return f"the browser tests need Playwright: {INSTALL_HINT}"
+    try:
+        chromium_path()
+    except Missing as err:
+        return str(err)
+    return None
+
+
 @contextmanager
 def server(log_path: Path, timeout: float = 30.0):
     """A real ``deepbasics playground`` process on a free port; yields its URL. Stops it on exit

@@ -32,11 +32,11 @@ def url(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def chromium():
-    try:
-        with shot.browser() as b:
-            yield b
-    except shot.Missing as err:
-        pytest.fail(str(err), pytrace=False)
+    problem = shot.missing()
+    if problem:
+        pytest.fail(problem, pytrace=False)         # never a silent skip
+    with shot.browser() as b:
+        yield b
 
 
 def open_tab(chromium, url):

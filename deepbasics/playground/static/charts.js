@@ -25,7 +25,9 @@ export class RunHistory {
 
   clear() {
     this.points = Object.fromEntries(FIELDS.map((f) => [f, []]));
-    this.grad = {epoch: [], norms: []};      // norms[l]: layer l's gradient norm per recorded frame
+    // Per Dense layer l, one value per frame: grad[l] the weight-gradient norm, std[l], mean[l]
+    // the activations' spread and mean, share[l] the saturated or dead share.
+    this.perLayer = emptyPerLayer(0);
     this.layers = [];
     this.lastEpoch = -1;
   }
@@ -43,15 +45,20 @@ export class RunHistory {
     }
     if (run.layers && run.layers.length) {
       this.layers = run.layers;
-      if (this.grad.norms.length !== run.layers.length) this.grad = {epoch: [], norms: run.layers.map(() => [])};
-      this.grad.epoch.push(run.epoch);
+      if (this.perLayer.grad.length !== run.layers.length) this.perLayer = emptyPerLayer(run.layers.length);
+      const h = this.perLayer;
+      h.epoch.push(run.epoch);
       run.layers.forEach((layer, l) => {
-        const g = layer.grad_norm;
-        this.grad.norms[l].push(Number.isFinite(g) && g > 0 ? g : null);
+        h.grad[l].push(positive(layer.grad_norm));
+        h.std[l].push(positive(layer.act_std));
+        h.mean[l].push(Number.isFinite(layer.act_mean) ? layer.act_mean : null);
+        h.share[l].push(layer.saturated ?? layer.dead ?? null);
       });
-      if (this.grad.epoch.length > MAX_POINTS) {
-        const thinned = thin([this.grad.epoch, ...this.grad.norms]);
-        this.grad = {epoch: thinned[0], norms: thinned.slice(1)};
+      if (h.epoch.length > MAX_POINTS) {
+        const L = h.grad.length;
+        const thinned = thin([h.epoch, ...h.grad, ...h.std, ...h.mean, ...h.share]);
+        this.perLayer = {epoch: thinned[0], grad: thinned.slice(1, 1 + L), std: thinned.slice(1 + L, 1 + 2 * L),
+                         mean: thinned.slice(1 + 2 * L, 1 + 3 * L), share: thinned.slice(1 + 3 * L)};
       }
     }
     this.lastEpoch = run.epoch;
@@ -62,6 +69,16 @@ export class RunHistory {
     for (let i = a.length - 1; i >= 0; i--) if (a[i] !== null && a[i] !== undefined) return a[i];
     return null;
   }
+}
+
+function emptyPerLayer(L) {
+  const lists = () => Array.from({length: L}, () => []);
+  return {epoch: [], grad: lists(), std: lists(), mean: lists(), share: lists()};
+}
+
+// A value a log axis can draw, else a gap.
+function positive(v) {
+  return Number.isFinite(v) && v > 0 ? v : null;
 }
 
 // Layer l of L: dark blue (first) to yellow-green (last), readable on white.
@@ -117,8 +134,16 @@ export function tick(v) {
   return String(Number(v.toPrecision(3)));
 }
 
-// At most about eight labels on an axis (a log axis over many decades labels every few).
-function ticks(u, splits) {
+// At most about eight labels on an axis; a log axis labels its powers of ten only (every few of
+// them over many decades), unless it spans less than one.
+function ticks(u, splits, axisIndex) {
+  const log = u.scales[u.axes[axisIndex].scale]?.distr === 3;
+  const decades = splits.filter((v) => v > 0 && Math.abs(Math.log10(v) - Math.round(Math.log10(v))) < 1e-9);
+  if (log && decades.length >= 2) {
+    const every = Math.ceil(decades.length / 8);
+    const keep = new Set(decades.filter((_, i) => i % every === 0));
+    return splits.map((v) => (keep.has(v) ? tick(v) : ""));
+  }
   const every = Math.ceil(splits.length / 8);
   return splits.map((v, i) => (i % every === 0 ? tick(v) : ""));
 }
@@ -150,13 +175,15 @@ function aligned(epochs, other) {
 }
 
 export class Charts {
-  constructor({cost, accuracy, lr, grad, gradB}) {
+  constructor({cost, accuracy, lr, grad, gradB, activations}) {
     this.cost = new Chart(cost, 210);
     this.accuracy = new Chart(accuracy, 150);
     this.lr = new Chart(lr, 150);
     this.grad = new Chart(grad, 220);
     this.gradB = new Chart(gradB, 220);
     this.gradBEl = gradB;
+    this.activations = new Chart(activations, 190);
+    this.activationField = "std";
     this.logCost = false;
   }
 
@@ -193,20 +220,29 @@ export class Charts {
       runs.map((_, i) => line(`${labels[i]}learning rate`, RUN_COLORS[i ? "B" : "A"], undefined)),
       {yLabel: "learning rate"}), [x, ...lrs]);
 
-    this.drawGrad(this.grad, a, runs.length > 1 ? "A" : "");
+    this.drawLayers(this.grad, a, "grad", runs.length > 1 ? "run A: ‖∂J/∂W‖" : "‖∂J/∂W‖");
     this.gradBEl.hidden = !b;
-    if (b) this.drawGrad(this.gradB, b, "B");
+    if (b) this.drawLayers(this.gradB, b, "grad", "run B: ‖∂J/∂W‖");
   }
 
-  drawGrad(chart, run, label) {
-    const L = run.grad.norms.length;
+  // One line per layer of `run`'s per-layer history `field` (see RunHistory.perLayer).
+  drawLayers(chart, run, field, yLabel) {
+    const h = run.perLayer;
+    const L = h[field].length;
     if (!L) return;
-    const series = run.grad.norms.map((_, l) => line(run.layers[l]?.name ?? `layer ${l + 1}`, layerColor(l, L),
-                                                     undefined, {width: 1.4}));
-    chart.draw(`${L}|${label}`, () => {
-      const options = baseOptions(series, {log: true, yLabel: `${label ? `run ${label}: ` : ""}‖∂J/∂W‖`,
-                                           legend: L <= 8});
+    const series = h[field].map((_, l) => line(run.layers[l]?.name ?? `layer ${l + 1}`, layerColor(l, L),
+                                               undefined, {width: 1.4}));
+    const log = field === "grad" || field === "std";
+    chart.draw(`${L}|${field}|${yLabel}`, () => {
+      const options = baseOptions(series, {log, yLabel, legend: L <= 8});
+      if (field === "share") options.scales.y = {range: [0, 1]};
       return options;
-    }, [run.grad.epoch, ...run.grad.norms]);
+    }, [h.epoch, ...h[field]]);
+  }
+
+  // The activations over time of the run the page shows in its table.
+  drawActivations(run) {
+    const labels = {std: "spread (log)", mean: "mean", share: "saturated / dead share"};
+    this.drawLayers(this.activations, run, this.activationField, labels[this.activationField]);
   }
 }

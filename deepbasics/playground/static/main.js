@@ -38,7 +38,7 @@ const views = {
   boundary: [new BoundaryView($("boundary")), new BoundaryView($("boundary-b"))],
   network: new NetworkView($("network")),
   charts: new Charts({cost: $("chart-cost"), accuracy: $("chart-accuracy"), lr: $("chart-lr"),
-                      grad: $("chart-grad"), gradB: $("chart-grad-b")}),
+                      grad: $("chart-grad"), gradB: $("chart-grad-b"), activations: $("chart-activations")}),
 };
 let controls = null;
 
@@ -237,6 +237,10 @@ $("show-test").addEventListener("change", () => {
   views.boundary.forEach((v) => { v.showTest = $("show-test").checked; });
   app.boundaryDirty = true;
 });
+$("activation-view").addEventListener("change", () => {
+  views.charts.activationField = $("activation-view").value;
+  app.dirty = true;
+});
 $("cost-log").addEventListener("change", () => {
   views.charts.logCost = $("cost-log").checked;
   app.dirty = true;
@@ -330,6 +334,7 @@ function render() {
   $("arch").textContent = architecture(cfg) + which;
   $("stats-run").textContent = which.trim();
   drawStats(app.runs[shown]);
+  views.charts.drawActivations(app.runs[shown]);
 }
 
 // "2 → 5 → 2 → 1"; five or more equal layers in a row as "64 ×20".
@@ -364,14 +369,17 @@ function tooBigText() {
 }
 
 function drawStats(run) {
-  const head = "<tr><th>layer</th><th>‖∂J/∂W‖</th><th>mean</th><th>spread</th><th>saturated / dead</th></tr>";
+  const sigmoidLike = run.layers.some((l) => l.saturated !== null && l.saturated !== undefined);
+  const reluLike = run.layers.some((l) => l.dead !== null && l.dead !== undefined);
+  const shareHead = sigmoidLike && reluLike ? "saturated / dead" : sigmoidLike ? "saturated" : reluLike ? "dead" : "saturated / dead";
+  const head = `<tr><th>layer</th><th>‖∂J/∂W‖</th><th>mean</th><th>spread</th><th>${shareHead}</th></tr>`;
   const spread = Math.max(1e-12, ...run.layers.map((l) => l.act_std || 0));
   const rows = run.layers.map((l) => {
     const share = l.saturated ?? l.dead;
     const what = l.saturated !== null && l.saturated !== undefined ? "saturated" : "dead";
     const shareCell = share === null || share === undefined ? "<span class=muted>n/a</span>" :
-      `<span class="bar warn"><i style="width:${(100 * share).toFixed(1)}%"></i></span>` +
-      `<span class="num">${(100 * share).toFixed(0)}% ${what}</span>`;
+      `<span class="bar warn" title="${what}"><i style="width:${(100 * share).toFixed(1)}%"></i></span>` +
+      `<span class="num">${(100 * share).toFixed(0)}%</span>`;
     return `<tr><td>${l.name}</td><td class="num">${fmtSci(l.grad_norm)}</td>` +
            `<td class="num">${fmt(l.act_mean, 3)}</td>` +
            `<td><span class="bar"><i style="width:${(100 * (l.act_std || 0) / spread).toFixed(1)}%"></i></span>` +
