@@ -125,6 +125,9 @@ class Chart {
 
 const AXIS = {stroke: "#57606a", grid: {stroke: "#eaeef2", width: 1}, ticks: {stroke: "#d0d7de", width: 1}};
 
+// Whole epochs between ticks: 1, 2, 5, 10, 20, 50, ...
+const EPOCH_STEPS = Array.from({length: 24}, (_, i) => [1, 2, 5][i % 3] * 10 ** Math.floor(i / 3));
+
 // Tick labels that stay readable from 1e-6 to 1e6.
 export function tick(v) {
   if (v === null || v === undefined) return "";
@@ -152,7 +155,7 @@ function baseOptions(series, {log = false, yLabel = "", legend = true} = {}) {
   return {
     series: [{label: "epoch"}, ...series],
     scales: {x: {time: false}, y: log ? {distr: 3} : {}},
-    axes: [{...AXIS, label: "epoch", labelSize: 18, size: 36},
+    axes: [{...AXIS, label: "epoch", labelSize: 18, size: 36, incrs: EPOCH_STEPS},
            {...AXIS, label: yLabel, labelSize: 18, size: 58, values: ticks}],
     legend: {show: legend, live: false},
     cursor: {drag: {x: true, y: false}},
