@@ -35,7 +35,7 @@ from . import presets, protocol
 from .session import Session
 
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
-WS_MAX_BYTES = 1 << 20       # uvicorn's frame limit; protocol.MAX_MESSAGE answers bigger ones with an error
+WS_MAX_BYTES = 16 << 20      # uvicorn's frame limit; protocol.MAX_MESSAGE answers bigger ones with an error
 
 
 def static_dir() -> Path:
@@ -99,16 +99,19 @@ async def _converse(websocket: WebSocket, session: Session, options: dict) -> No
             await websocket.send_text(text)
 
     async def pump() -> None:
-        while True:
-            text = await session.receive()
-            if text is None:
-                session.dead = True
-                code = await asyncio.to_thread(session.exit_code)
-                await say(protocol.encode(protocol.error(
-                    f"the training process stopped unexpectedly (exit code {code}); reload the page to start "
-                    f"a new session")))
-                return
-            await say(text)
+        try:
+            while True:
+                text = await session.receive()
+                if text is None:
+                    session.dead = True
+                    code = await asyncio.to_thread(session.exit_code)
+                    await say(protocol.encode(protocol.error(
+                        f"the training process stopped unexpectedly (exit code {code}); reload the page to "
+                        f"start a new session")))
+                    return
+                await say(text)
+        except Exception:           # the page went away mid-send: the receiving side ends the session
+            return
 
     await say(protocol.encode({"type": "hello", "session": uuid.uuid4().hex[:12], "options": options}))
     forward = asyncio.create_task(pump())
@@ -127,7 +130,7 @@ async def _converse(websocket: WebSocket, session: Session, options: dict) -> No
                 await say(protocol.encode(protocol.error("the training process has stopped; reload the page")))
                 continue
             await session.send(_for_worker(command))
-    except WebSocketDisconnect:
+    except (WebSocketDisconnect, RuntimeError, OSError):      # gone without a goodbye, or mid-send
         return
     finally:
         forward.cancel()
