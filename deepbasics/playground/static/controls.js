@@ -367,7 +367,7 @@ export class Controls {
 }
 
 // The default settings of an optimizer or schedule from its option spec (lists: the first choice).
-export function hyperDefaults(spec) {
+function hyperDefaults(spec) {
   const out = {};
   for (const [k, v] of Object.entries(spec || {})) out[k] = Array.isArray(v) ? v[0] : v;
   return out;

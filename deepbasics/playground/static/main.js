@@ -5,7 +5,7 @@
 // accepts (it answers with `data`) is written into the URL, so a link reopens the same experiment.
 
 import {Connection} from "./socket.js";
-import {Controls, hyperDefaults} from "./controls.js";
+import {Controls} from "./controls.js";
 import {clone, fromQuery, toQuery, withSharedData} from "./state.js";
 import {BoundaryView} from "./heatmap.js";
 import {Charts, RunHistory} from "./charts.js";
@@ -27,7 +27,7 @@ const app = {
   drawn: 0,              // times the views were redrawn
   configured: 0,         // configurations the server accepted (data messages)
   errors: [],            // the server's error messages, newest last
-  recent: [],            // [time, epoch, drawn] of the frames of the last two seconds: the rates shown
+  recent: [],            // [time, epoch] of the frames of the last two seconds: the rates shown
   networks: [null, null],
   dirty: false,
   boundaryDirty: false,
@@ -64,6 +64,7 @@ conn.on("status", (msg) => {
   app.recent = [];
   $("state").textContent = msg.state;
   if (msg.message) showError(msg.message, msg.state === "diverged" ? "warn" : "");
+  else if ($("error").classList.contains("warn")) clearError();     // a divergence reset or trained past
 });
 conn.on("data", (msg) => {
   app.data = msg;
@@ -157,23 +158,10 @@ function presetOf(config, compare) {
   return (app.options.presets || []).find(same)?.id ?? "";
 }
 
-// A configuration from a link, with whatever it leaves out taken from `base`; an optimizer or
-// schedule of another name starts from that one's own defaults.
+// A configuration from a link: each section the link holds is taken whole (the page writes every
+// setting into its links); a section it leaves out comes from `base`.
 function completed(partial, base) {
-  const out = clone(base);
-  for (const [section, value] of Object.entries(partial)) {
-    if (value && typeof value === "object" && !Array.isArray(value)) {
-      const table = {optimizer: app.options.optimizers, schedule: app.options.schedules}[section];
-      if (table && value.name && value.name !== out[section]?.name) {
-        out[section] = {...hyperDefaults(table[value.name]), ...value};
-      } else {
-        out[section] = {...(out[section] || {}), ...value};
-      }
-    } else {
-      out[section] = value;
-    }
-  }
-  return out;
+  return {...clone(base), ...clone(partial)};
 }
 
 function send() {
@@ -292,7 +280,7 @@ function fmt(v, digits) {
 }
 
 // Frames and epochs per second over the last two seconds, while running.
-export function rates() {
+function rates() {
   const now = performance.now();
   app.recent = app.recent.filter(([t]) => now - t < 2000);
   if (app.recent.length < 2) return null;
