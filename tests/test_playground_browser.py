@@ -312,6 +312,21 @@ def test_a_bad_value_shows_an_error_and_training_goes_on(tab):
     pause(page)
 
 
+def test_a_diverging_run_pauses_with_a_message_in_the_page(tab):
+    page = tab.page
+    accepted(page, lambda: page.get_by_test_id("activation").select_option("linear"))   # nothing saturates
+    accepted(page, lambda: page.get_by_test_id("optimizer").select_option("gd"))
+    accepted(page, lambda: set_number(page, "lr", 1000))
+    page.get_by_test_id("play").click()
+    page.wait_for_function("() => window.playground.state === 'diverged'")
+    message = page.get_by_test_id("error").text_content()
+    assert "diverged" in message and "smaller learning rate" in message
+    expect(page.get_by_test_id("state")).to_have_text("diverged")
+    assert page.get_by_test_id("play").is_enabled() and page.get_by_test_id("pause").is_disabled()
+    accepted(page, lambda: set_number(page, "lr", 0.01))
+    expect(page.get_by_test_id("error")).to_be_hidden()
+
+
 def test_the_url_reopens_the_same_experiment(tab, chromium):
     page = tab.page
     accepted(page, lambda: page.get_by_test_id("dataset").select_option("circles"))
