@@ -95,7 +95,14 @@ export class BoundaryView {
       ctx.imageSmoothingQuality = "high";
       ctx.drawImage(this.image, 0, 0, w, h);
     }
-    if (!this.data) return;
+    if (!this.data) {
+      ctx.fillStyle = "#8c959f";
+      ctx.font = "13px system-ui, sans-serif";
+      ctx.textAlign = "center";
+      ctx.fillText("preparing the data and the network…", w / 2, h / 2);
+      ctx.textAlign = "start";
+      return;
+    }
     this.points(ctx, w, h, this.data.train, false);
     if (this.showTest) this.points(ctx, w, h, this.data.test, true);
     this.axes(ctx, w, h);

@@ -21,7 +21,7 @@ const app = {
   editing: "A",
   sent: null,            // the last {config, compare} sent; becomes the URL once the server accepts it
   data: null,
-  state: "paused",
+  state: "starting",     // then paused / running / diverged (the server's status), or closed
   runs: [new RunHistory(), new RunHistory()],
   frames: 0,             // frames received
   drawn: 0,              // times the views were redrawn
@@ -30,7 +30,7 @@ const app = {
   recent: [],            // [time, epoch] of the frames of the last two seconds: the rates shown
   networks: [null, null],
   dirty: false,
-  boundaryDirty: false,
+  boundaryDirty: true,
 };
 
 const conn = new Connection();
@@ -45,6 +45,7 @@ let controls = null;
 // -- messages from the server -----------------------------------------------------------------
 conn.on("open", () => setConnection("connected", "ok"));
 conn.on("closed", () => {
+  app.state = "closed";
   setConnection("disconnected: reload the page to start a new session", "bad");
   setButtons("closed");
 });
@@ -67,6 +68,10 @@ conn.on("status", (msg) => {
   else if ($("error").classList.contains("warn")) clearError();     // a divergence reset or trained past
 });
 conn.on("data", (msg) => {
+  if (app.state === "starting") {                // the first data: the session is ready
+    app.state = "paused";
+    setButtons(app.state);
+  }
   app.data = msg;
   app.configured += 1;
   if (app.sent) {
@@ -238,12 +243,12 @@ $("cost-log").addEventListener("change", () => {
 document.addEventListener("keydown", (event) => {
   if (event.code !== "Space" || event.target.closest("input, select, button, textarea, a")) return;
   event.preventDefault();
-  if (app.state === "running") conn.pause();
-  else if (app.state !== "closed") conn.play();
+  if (!$("pause").disabled) conn.pause();
+  else if (!$("play").disabled) conn.play();
 });
 
 function setButtons(state) {
-  const closed = state === "closed";
+  const closed = state === "closed" || state === "starting";
   $("play").disabled = closed || state === "running";
   $("pause").disabled = closed || state !== "running";
   $("step").disabled = closed || state === "running";
@@ -401,6 +406,6 @@ function loop(now) {
 }
 
 window.playground = app;       // for the browser tests and the curious: the page's state, read-only use
-setButtons("paused");
+setButtons(app.state);
 conn.open();
 requestAnimationFrame(loop);
