@@ -1,8 +1,9 @@
 """The playground end to end: a real ``deepbasics playground`` process, driven through its page in
 headless Chromium (Debian's ``chromium`` through Playwright's ``executable_path``).
 
-The page is driven only through its ``data-testid`` hooks and read through what it shows; the
-numbers it shows are checked against ``deepbasics train`` running the page's exported TOML.
+The page is driven through its ``data-testid`` hooks and judged by what it shows (reading
+``window.playground``, the page's own state, only where a number is not on screen); the numbers it
+shows are checked against ``deepbasics train`` running the page's exported TOML.
 Without Chromium or Playwright these tests fail with a message saying what to install.
 """
 from __future__ import annotations
