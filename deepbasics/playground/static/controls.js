@@ -58,7 +58,7 @@ function numberText(v) {
 }
 
 // A number from an input's text; text that is no number goes to the server as it is, to be named there.
-function parseNumber(text, kind) {
+function parseNumber(text) {
   const t = text.trim();
   if (t === "") return undefined;
   const v = Number(t);
@@ -126,8 +126,10 @@ export class Controls {
     return s;
   }
 
+  // One setting: its name and its control(s); a <label> when there is one control to name.
   row(label, input, hint) {
-    const r = el("label", {class: "row", title: hint});
+    const single = input.tagName === "INPUT" || input.tagName === "SELECT";
+    const r = el(single ? "label" : "div", {class: "row", title: hint});
     r.append(el("span", {class: "label", text: label}), input);
     return r;
   }
@@ -138,7 +140,7 @@ export class Controls {
                                step: step ?? (kind === "int" ? 1 : "any"), "data-testid": testid,
                                placeholder: placeholder ?? "default", inputmode: "decimal"});
     input.addEventListener("change", () => {
-      const value = parseNumber(input.value, kind);
+      const value = parseNumber(input.value);
       if (onChange) onChange(value);
       else this.edit(key, value);
     });
@@ -235,7 +237,7 @@ export class Controls {
                                 spellcheck: "false", title: "units of each hidden layer, input to output"});
     widths.addEventListener("change", () => {
       const parts = widths.value.split(/[\s,]+/).filter((p) => p !== "");
-      this.edit("model.hidden", parts.map((p) => parseNumber(p, "int")));
+      this.edit("model.hidden", parts.map((p) => parseNumber(p)));
     });
     s.append(this.row("hidden layers", layersIn, `1 to ${limits.max_layers ?? 50}`));
     s.append(this.row("units per layer", unitsIn, `every hidden layer gets this many units (1 to ${limits.max_units ?? 128})`));
