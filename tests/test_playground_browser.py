@@ -415,3 +415,25 @@ def test_the_url_codec_keeps_every_value_and_type(tab):
     assert decoded["compare"] == {**own, "data": config["data"], "split": config["split"]}
     assert "model.hidden=[5,2]" in query and "data.name=moons" in query
     assert empty is None and only_b is None                        # no configuration in the link
+
+
+def test_a_long_run_keeps_its_newest_points_and_a_bounded_history(tab):
+    """charts.js in the page: 100,000 epochs arriving 50 a frame stay drawable (at most 4,000
+    points), the first and the newest epochs kept, every kept cost still its own epoch's."""
+    kept = tab.page.evaluate("""async () => {
+        const {RunHistory} = await import('/static/charts.js');
+        const h = new RunHistory();
+        for (let e = 1; e <= 100000; e += 50) {
+            const epochs = Array.from({length: 50}, (_, i) => e + i);
+            h.add({epoch: e + 49, points: {epoch: epochs, cost: epochs.map((x) => 1 / x), lr: epochs.map(() => 0.1)},
+                   layers: [{name: 'Dense 1', grad_norm: 1 / e, act_std: 1, act_mean: 0, saturated: null, dead: 0.5}]});
+        }
+        return {epochs: h.points.epoch, costs: h.points.cost, grads: h.perLayer.epoch.length, last: h.last('cost')};
+    }""")
+    epochs, costs = kept["epochs"], kept["costs"]
+    assert len(epochs) <= 4000 and kept["grads"] <= 4000
+    assert epochs[0] == 1 and epochs[-1] == 100000
+    assert epochs[-50:] == list(range(99951, 100001))               # the newest frame whole
+    assert all(a < b for a, b in zip(epochs, epochs[1:]))
+    assert all(c == 1 / e for e, c in zip(epochs, costs))
+    assert kept["last"] == 1 / 100000
