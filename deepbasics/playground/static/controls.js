@@ -37,6 +37,9 @@ const HYPER_LABELS = {beta: "β (momentum)", beta1: "β₁", beta2: "β₂", eps
                       form: "form", decay_rate: "decay rate k", interval: "interval (epochs)",
                       rate: "rate", decay_every: "decay every", staircase: "staircase", gamma: "γ (factor)",
                       step_size: "step size", unit: "counts", timing: "applies"};
+const ACTIVATION_LABELS = {relu: "ReLU", leaky_relu: "leaky ReLU", prelu: "PReLU (learned slope)",
+                           rrelu: "RReLU (random slope)", elu: "ELU", selu: "SELU", gelu: "GELU",
+                           softplus: "softplus", sigmoid: "sigmoid", tanh: "tanh", linear: "linear (none)"};
 const INIT_LABELS = {standard_normal: "N(0, 1)", glorot_normal: "Glorot normal", glorot_uniform: "Glorot uniform",
                      he_normal: "He normal", he_uniform: "He uniform", lecun_normal: "LeCun normal",
                      lecun_uniform: "LeCun uniform", zeros: "zeros"};
@@ -242,7 +245,8 @@ export class Controls {
     s.append(this.row("hidden layers", layersIn, `1 to ${limits.max_layers ?? 50}`));
     s.append(this.row("units per layer", unitsIn, `every hidden layer gets this many units (1 to ${limits.max_units ?? 128})`));
     s.append(this.row("widths", widths, "each hidden layer's units, e.g. 5, 2"));
-    s.append(this.row("activation", this.select("model.activation", this.options.activations, {testid: "activation"})));
+    s.append(this.row("activation", this.select("model.activation", this.options.activations,
+                                                                     {testid: "activation", labels: ACTIVATION_LABELS})));
     s.append(this.row("initialiser", this.select("model.init", this.options.initializers,
                                                   {testid: "init", labels: INIT_LABELS})));
     const bn = this.checkbox("model.batch_norm", {testid: "batch-norm"});
