@@ -209,7 +209,7 @@ class Session:
         _start_ignoring_sigint(self.process)
         child.close()
         self.dead = False
-        self._send_lock = threading.Lock()
+        self._send_lock, self._reap_lock = threading.Lock(), threading.Lock()
         threading.Thread(target=self._read, daemon=True).start()
 
     def _read(self) -> None:
@@ -240,23 +240,25 @@ class Session:
         return await self.queue.get()
 
     def exit_code(self) -> int | None:
-        self.process.join(timeout=1.0)
-        return self.process.exitcode
+        with self._reap_lock:
+            self.process.join(timeout=1.0)
+            return self.process.exitcode
 
     def close(self) -> None:
         """End the worker: ask it to stop, then terminate and kill if it does not (blocking)."""
-        try:
+        with self._reap_lock:     # one waitpid at a time: a second one would see ECHILD and lose the code
+            try:
+                if self.process.is_alive():
+                    self._send({"type": "stop"})
+            except (OSError, ValueError):
+                pass
+            self.process.join(timeout=1.0)
             if self.process.is_alive():
-                self._send({"type": "stop"})
-        except (OSError, ValueError):
-            pass
-        self.process.join(timeout=1.0)
-        if self.process.is_alive():
-            self.process.terminate()
-            self.process.join(timeout=1.0)
-        if self.process.is_alive():
-            self.process.kill()
-            self.process.join(timeout=1.0)
+                self.process.terminate()
+                self.process.join(timeout=1.0)
+            if self.process.is_alive():
+                self.process.kill()
+                self.process.join(timeout=1.0)
         try:
             self.conn.close()
         except OSError:
