@@ -220,3 +220,14 @@ def test_without_the_extra_the_command_says_what_to_install():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 2
     assert out.stderr.count("\n") == 1 and "pip install 'deepbasics[playground]'" in out.stderr
+
+
+@pytest.mark.slow
+def test_the_benchmark_runs_end_to_end(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "deepbasics.playground.bench", "--seconds", "0.5",
+                          "--json", str(tmp_path / "bench.json")], capture_output=True, text=True, timeout=180)
+    assert out.returncode == 0, out.stderr
+    results = json.loads((tmp_path / "bench.json").read_text())
+    assert set(results) == {"small", "deep"}
+    assert all(r["epochs_per_second"] > 0 and r["frames_per_second"] > 0 for r in results.values())
+    assert "depth 20 x width 64" in out.stdout
