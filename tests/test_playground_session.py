@@ -303,3 +303,13 @@ def test_a_diverging_run_pauses_with_the_epoch_and_advice(worker):
     worker.send({"type": "play"})
     again = worker.until("status")
     assert again["state"] == "diverged" and again["epoch"] == status["epoch"]
+    # compare mode: the run that diverged stays where it stopped, play trains the other one on
+    worker.send({"type": "configure", "config": diverging(), "compare": small()})
+    worker.until("status")
+    worker.send({"type": "play"})
+    status = worker.until("status", where=lambda m: m["state"] == "diverged")
+    assert status["message"].startswith("run A: training diverged at epoch")
+    worker.send({"type": "play"})
+    assert worker.until("status")["state"] == "running"
+    frame = worker.until("frame", where=lambda m: m["runs"][1]["epoch"] > status["epoch"] + 10)
+    assert frame["runs"][0]["epoch"] <= status["epoch"] and frame["runs"][0]["points"]["epoch"] == []

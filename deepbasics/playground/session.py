@@ -151,12 +151,8 @@ class Worker:
         now = time.perf_counter()
         boundary = now - self.last_boundary >= max(BOUNDARY_EVERY, BOUNDARY_SHARE * self.boundary_cost)
         self.send_frame(boundary)
-        fresh = [r for r in trainer.runs if r.diverged and r.label not in self.reported]
-        if fresh:
-            self.playing = False
-            self.send_status()
-        elif trainer.all_diverged:
-            self.playing = False
+        if trainer.all_diverged or any(r.diverged and r.label not in self.reported for r in trainer.runs):
+            self.playing = False           # a run diverged in this chunk: pause and say where
             self.send_status()
 
     def send_frame(self, boundary: bool) -> None:
