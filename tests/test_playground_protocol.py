@@ -250,3 +250,15 @@ def test_fit_arguments_are_what_a_train_run_passes():
     assert args["validation_data"][0] is prep.X_val
     assert not {"epochs", "initial_epoch", "on_epoch"} & set(args)
     assert math.isclose(args["optimizer"].lr, 0.001)
+
+
+def test_errors_found_while_building_name_their_key_too():
+    raw = base()
+    raw["data"] = {"name": "blobs", "centers": 3}
+    raw["model"]["output"] = "sigmoid"
+    cfg = protocol.check_config(raw)                  # valid settings, an impossible combination
+    with pytest.raises(DeepBasicsError) as info:
+        experiment.build_model(cfg, experiment.prepare(cfg).dataset, 2)
+    msg = protocol.error_of(info.value)
+    assert msg["key"] == "model.output" and msg["message"].startswith("model.output")
+    assert protocol.error_of(DeepBasicsError("something odd"))["key"] is None

@@ -186,6 +186,15 @@ def error(message: str, key: str | None = None) -> dict:
     return {"type": "error", "message": message, "key": key}
 
 
+def error_of(err: DeepBasicsError) -> dict:
+    """The ``error`` message for a library error: its key, or the dotted key its text starts with
+    (``model.output = 'sigmoid' gives one output ...`` -> model.output)."""
+    key = getattr(err, "key", None)
+    if key is None:
+        key = _from_config_error(str(err), "playground").key
+    return error(str(err), key)
+
+
 def encode(message: dict) -> str:
     """JSON text of a server message: compact, NaN/inf as null, NumPy numbers as plain ones."""
     return json.dumps(_plain(message), separators=(",", ":"), allow_nan=False)

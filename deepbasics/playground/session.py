@@ -81,7 +81,7 @@ class Worker:
         try:
             getattr(self, "on_" + command["type"])(command)
         except DeepBasicsError as err:
-            self.send(protocol.error(str(err), getattr(err, "key", None)))
+            self.send(protocol.error_of(err))
         except Exception as err:          # a bug must not end the session; the page hears what, not where
             print(f"deepbasics playground: error in a session's {command.get('type')!r}: {type(err).__name__}: "
                   f"{err}".splitlines()[0], file=sys.stderr, flush=True)
