@@ -108,6 +108,13 @@ def test_bad_settings_name_their_key(section, key, value, want_key, words):
     assert "\n" not in str(err) and "playground:" not in str(err)
 
 
+def test_a_grid_is_refused():
+    cfg = base()
+    cfg["grid"] = {"optimizer": ["gd", "adam"]}
+    err = refused(configure(cfg))
+    assert err.key == "grid" and "compare mode" in str(err)
+
+
 def test_csv_and_npz_sets_are_refused_without_reading_anything(tmp_path):
     for name in ("csv", "npz"):
         cfg = base()

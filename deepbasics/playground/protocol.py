@@ -114,6 +114,9 @@ def compare_config(raw: dict, raw_b: dict):
 
 def check_config(raw: dict, source: str = "playground") -> config.Config:
     """``config.from_dict`` plus the playground's limits; errors name the dotted key."""
+    if raw.get("grid"):
+        raise _error(source, "grid", "is for deepbasics compare; the playground trains one configuration "
+                                     "(two in compare mode)")
     data = raw.get("data", {})
     if isinstance(data, dict):
         for key in FILE_KEYS:
