@@ -122,7 +122,8 @@ class ModelConfig:
                        "(regression)", "str", allowed=OUTPUTS)
     init: str = _opt("he_normal", "weight initialiser", "str", allowed=tuple(initializers.INITIALIZERS))
     seed: int = _opt(0, "seed of the initial weights (RandomState, layer by layer)", "int", low=0)
-    batch_norm: bool = _opt(False, "BatchNorm after every hidden Dense layer, before its activation", "bool")
+    batch_norm: bool = _opt(False, "BatchNorm in every hidden layer (before its activation unless "
+                            "batch_norm_position = \"after\")", "bool")
     batch_norm_position: str | None = _opt(None, "where BatchNorm goes: \"before\" the activation (default) or "
                                            "\"after\" it", "str", allowed=BATCH_NORM_POSITIONS, optional=True)
     dropout: float = _opt(0.0, "dropout rate after every hidden activation, in [0, 1)", "float", low=0)
