@@ -11,7 +11,7 @@ import time
 import numpy as np
 import pytest
 
-from deepbasics import config, experiment
+from deepbasics import experiment
 from deepbasics.playground import presets, protocol, session
 from deepbasics.playground.trainer import BOUNDARY_N, UNIT_N, Trainer
 
