@@ -25,6 +25,7 @@ const app = {
   runs: [new RunHistory(), new RunHistory()],
   frames: 0,             // frames received
   drawn: 0,              // times the views were redrawn
+  drawMs: 0,             // milliseconds spent redrawing them, in all
   configured: 0,         // configurations the server accepted (data messages)
   errors: [],            // the server's error messages, newest last
   recent: [],            // [time, epoch] of the frames of the last two seconds: the rates shown
@@ -373,12 +374,18 @@ function drawStats(run) {
     const shareCell = share === null || share === undefined ? "<span class=muted>n/a</span>" :
       `<span class="bar warn" title="${what}"><i style="width:${(100 * share).toFixed(1)}%"></i></span>` +
       `<span class="num">${(100 * share).toFixed(0)}%</span>`;
-    return `<tr><td>${l.name}</td><td class="num">${fmtSci(l.grad_norm)}</td>` +
+    return `<tr><td>${escapeHtml(l.name)}</td><td class="num">${fmtSci(l.grad_norm)}</td>` +
            `<td class="num">${fmt(l.act_mean, 3)}</td>` +
            `<td><span class="bar"><i style="width:${(100 * (l.act_std || 0) / spread).toFixed(1)}%"></i></span>` +
            `<span class="num">${fmt(l.act_std, 3)}</span></td><td>${shareCell}</td></tr>`;
   });
   $("stats").innerHTML = head + rows.join("");
+}
+
+function escapeHtml(text) {
+  const span = document.createElement("span");
+  span.textContent = String(text ?? "");
+  return span.innerHTML;
 }
 
 function fmtSci(v) {
@@ -394,6 +401,7 @@ function loop(now) {
     showRates();
   }
   if (app.dirty || app.boundaryDirty) {
+    const t0 = performance.now();
     app.dirty = false;
     if (app.boundaryDirty) {
       app.boundaryDirty = false;
@@ -401,6 +409,7 @@ function loop(now) {
       if (app.sent?.compare) views.boundary[1].draw();
     }
     render();
+    app.drawMs += performance.now() - t0;
   }
   requestAnimationFrame(loop);
 }
