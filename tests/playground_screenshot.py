@@ -1,6 +1,7 @@
 """The playground's screenshot for the README, and the helpers the browser tests share.
 
     python tests/playground_screenshot.py            # writes docs/images/playground.png
+    python tests/playground_screenshot.py --rates    # epochs, frames and redraws per second in the page
 
 It starts a real ``deepbasics playground --no-browser --port 0``, opens the page in headless
 Chromium (Debian's ``chromium`` package, driven by Playwright through ``executable_path``),
@@ -141,8 +142,41 @@ def screenshot(url: str, path: Path, chromium, epochs: int = 300) -> Path:
         page.close()
 
 
+# The issue's two speed targets: the chapter's 2-5-2-1 network on its moons, and depth 20, width 64.
+RATE_RUNS = {"2-5-2-1 (chapter-adam preset)": "",
+             "depth 20, width 64": "?data.standardize=true&optimizer.lr=0.001&model.hidden=[" + ",".join(["64"] * 20) + "]"}
+
+
+def page_rates(url: str, chromium, link: str, seconds: float = 6.0) -> dict:
+    """Play the configuration at ``url + link`` and count, in the page, over ``seconds`` (after a
+    second of warm-up): epochs trained, frames received and redraws per second, ms per redraw."""
+    page = chromium.new_page(viewport=VIEWPORT)
+    probe = ("() => [performance.now(), window.playground.runs[0].lastEpoch, window.playground.frames, "
+             "window.playground.drawn, window.playground.drawMs]")
+    try:
+        page.goto(url.rstrip("/") + "/" + link)
+        wait_ready(page)
+        page.get_by_test_id("play").click()
+        page.wait_for_timeout(1000)
+        t0, e0, f0, d0, ms0 = page.evaluate(probe)
+        page.wait_for_timeout(seconds * 1000)
+        t1, e1, f1, d1, ms1 = page.evaluate(probe)
+        page.get_by_test_id("pause").click()
+    finally:
+        page.close()
+    dt = (t1 - t0) / 1000
+    return {"epochs_per_s": (e1 - e0) / dt, "frames_per_s": (f1 - f0) / dt, "redraws_per_s": (d1 - d0) / dt,
+            "ms_per_redraw": (ms1 - ms0) / max(d1 - d0, 1)}
+
+
 def main() -> int:
     with tempfile.TemporaryDirectory() as tmp, server(Path(tmp) / "server.log") as url, browser() as chromium:
+        if "--rates" in sys.argv[1:]:
+            for name, link in RATE_RUNS.items():
+                r = page_rates(url, chromium, link)
+                print(f"{name:<30} {r['epochs_per_s']:7.0f} epochs/s  {r['frames_per_s']:5.1f} frames/s  "
+                      f"{r['redraws_per_s']:5.1f} redraws/s  {r['ms_per_redraw']:.1f} ms per redraw")
+            return 0
         out = screenshot(url, README_IMAGE, chromium, epochs=int(os.environ.get("EPOCHS", "600")))
     print(f"wrote {out.relative_to(ROOT)}")
     return 0
