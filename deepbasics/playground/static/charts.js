@@ -163,7 +163,7 @@ function baseOptions(series, {log = false, yLabel = "", legend = true} = {}) {
 }
 
 function line(label, color, dash, extra = {}) {
-  return {label, stroke: color, width: 1.6, dash, spanGaps: true, points: {show: false}, ...extra};
+  return {label, stroke: color, width: 1.6, dash, spanGaps: true, points: {size: 4}, ...extra};
 }
 
 // Align run B's values to run A's epochs (the runs train in lockstep; a gap stays a gap).

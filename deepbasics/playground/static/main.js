@@ -414,6 +414,10 @@ function loop(now) {
   requestAnimationFrame(loop);
 }
 
+// Canvases follow their boxes when the window changes size.
+const resized = new ResizeObserver(() => { app.dirty = app.boundaryDirty = true; });
+for (const id of ["boundary", "boundary-b", "network"]) resized.observe($(id));
+
 window.playground = app;       // for the browser tests and the curious: the page's state, read-only use
 setButtons(app.state);
 conn.open();
