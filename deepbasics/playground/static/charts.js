@@ -166,9 +166,9 @@ function line(label, color, dash, extra = {}) {
   return {label, stroke: color, width: 1.6, dash, spanGaps: true, points: {size: 4}, ...extra};
 }
 
-// Align run B's values to run A's epochs (the runs train in lockstep; a gap stays a gap).
+// A run's values at `epochs` (another run's: they train in lockstep until one diverges and stops;
+// an epoch the run lacks is a gap).
 function aligned(epochs, other) {
-  if (!other) return () => epochs.map(() => null);
   const at = new Map();
   other.points.epoch.forEach((e, i) => at.set(e, i));
   return (field) => epochs.map((e) => {
@@ -193,9 +193,10 @@ export class Charts {
   draw(runs, task) {
     const [a, b] = runs;
     const labels = runs.length > 1 ? ["A ", "B "] : ["", ""];
-    const x = a.points.epoch;
-    const fromB = b ? aligned(x, b) : null;
-    const pick = (field) => [a.points[field], ...(b ? [fromB(field)] : [])];
+    const base = b && b.points.epoch.length > a.points.epoch.length ? b : a;      // the run that went further
+    const x = base.points.epoch;
+    const getters = runs.map((r) => (r === base ? (field) => r.points[field] : aligned(x, r)));
+    const pick = (field) => getters.map((get) => get(field));
     const key = `${runs.length}|${this.logCost}`;
 
     const costs = pick("cost"), tests = pick("test_cost");

@@ -306,11 +306,12 @@ function render() {
   const comparing = Boolean(app.sent?.compare);
   const runs = comparing ? app.runs : [app.runs[0]];
   const [a, b] = app.runs;
-  $("epoch").textContent = String(Math.max(0, a.lastEpoch));
+  $("epoch").textContent = String(Math.max(0, a.lastEpoch, comparing ? b.lastEpoch : 0));   // the run ahead
   $("train-cost").textContent = fmt(a.last("cost"), 6);
   $("test-accuracy").textContent = fmt(a.last("test_accuracy"), 4);
   if (comparing) {
-    $("train-cost-b").textContent = `B ${fmt(b.last("cost"), 6)}`;
+    const stopped = b.lastEpoch < a.lastEpoch;        // run B diverged; run A trains on
+    $("train-cost-b").textContent = stopped ? `B stopped at epoch ${Math.max(0, b.lastEpoch)}` : `B ${fmt(b.last("cost"), 6)}`;
     $("test-accuracy-b").textContent = `B ${fmt(b.last("test_accuracy"), 4)}`;
   }
   views.charts.draw(runs, app.data?.task);
