@@ -320,7 +320,7 @@ function render() {
   if (views.network.network !== app.networks[shown] || views.network.output !== views.boundary[shown].image) {
     views.network.setNetwork(app.networks[shown], views.boundary[shown].image);
   }
-  const small = drawable(cfg);
+  const small = !cfg || !app.options || drawable(cfg);          // nothing to judge before the first answer
   $("network").hidden = !small;
   $("network-too-big").hidden = small;
   if (small) views.network.draw("");

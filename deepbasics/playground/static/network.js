@@ -86,9 +86,11 @@ export class NetworkView {
     const columns = [this.featureTiles, ...this.tiles, [this.output]];
     const most = Math.max(...columns.map((c) => c.length));
     const size = Math.max(16, Math.min(36, Math.floor((h - 24) / most) - 6));
-    const gap = (w - 40 - size) / (columns.length - 1);
+    ctx.font = "11px system-ui, sans-serif";
+    const left = 8 + Math.max(...this.features.map((f) => ctx.measureText(FEATURE_LABELS[f] ?? f).width));
+    const gap = (w - left - 20 - size) / (columns.length - 1);
     const pos = columns.map((col, j) => col.map((_, i) => ({
-      x: 20 + j * gap,
+      x: left + j * gap,
       y: 16 + (h - 24 - col.length * (size + 6)) / 2 + i * (size + 6),
     })));
     this.edges(ctx, pos, size);
