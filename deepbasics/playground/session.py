@@ -6,8 +6,10 @@ Commands go to the worker over a Pipe as checked dicts; the worker answers with 
 messages, which a reader thread hands to the server's event loop through an asyncio queue. A
 worker that dies shows up as the end of that queue (``None``), never as a crash of the server.
 
-The worker trains in chunks of epochs sized so that a chunk takes about 40 ms, sending a frame
-after each: at least 10 frames a second while the runs advance, and never more than about 25.
+The worker trains in chunks of epochs sized so that a chunk takes about 45 ms, sending a frame
+after each: about 20 frames a second, at least 10 while the runs advance, unless a frame's own
+statistics take so long (deep networks) that a chunk must be three times as long to keep training
+at three quarters of the time or more; a single epoch is never cut.
 Between chunks it reads any waiting command, so pause answers within one chunk. The boundary
 grid (and the accuracy on the whole training split) goes with a frame at most every 0.2 s and
 never takes more than about a ninth of the time.
@@ -29,6 +31,7 @@ from .trainer import Trainer
 CHUNK_SECONDS = 0.045       # training time per frame
 BOUNDARY_EVERY = 0.2        # seconds between frames that carry the boundary grid, at least
 BOUNDARY_SHARE = 8          # ... and at least this many times the grid's own cost
+FRAME_SHARE = 3             # a chunk trains at least 3x as long as its frame takes (deep networks)
 MAX_FRAMES_PER_SECOND = 20  # with a speed cap: chunks of rate / 20 epochs
 # One BLAS thread per worker: up to four sessions share the machine, and for the playground's
 # small matrices a second thread only adds contention (measured 10x slower on a busy 2-core box).
@@ -57,6 +60,7 @@ class Worker:
         self.chunk = 1
         self.due = 0.0                    # with a cap: when the next chunk may start
         self.last_boundary, self.boundary_cost = 0.0, 0.0
+        self.frame_cost = 0.0             # seconds a frame without the boundary took, the last time
         self.reported: set[str] = set()   # labels of diverged runs already announced
 
     def send(self, message: dict) -> None:
@@ -147,10 +151,13 @@ class Worker:
             self.due = started + self.chunk / self.rate
         else:                              # aim at CHUNK_SECONDS, growing at most 2x per chunk
             per_epoch = seconds / n if seconds > 0 else CHUNK_SECONDS
-            self.chunk = max(1, min(2 * n, int(CHUNK_SECONDS / per_epoch)))
+            target = max(CHUNK_SECONDS, FRAME_SHARE * self.frame_cost)
+            self.chunk = max(1, min(2 * n, round(target / per_epoch)))
         now = time.perf_counter()
         boundary = now - self.last_boundary >= max(BOUNDARY_EVERY, BOUNDARY_SHARE * self.boundary_cost)
         self.send_frame(boundary)
+        if not boundary:
+            self.frame_cost = time.perf_counter() - now
         if trainer.all_diverged or any(r.diverged and r.label not in self.reported for r in trainer.runs):
             self.playing = False           # a run diverged in this chunk: pause and say where
             self.send_status()
