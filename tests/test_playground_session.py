@@ -98,14 +98,22 @@ def test_deep_networks_are_not_drawn():
 
 
 # -- the same numbers as deepbasics train ----------------------------------------------------------
-def _train_costs(tmp_path, toml_text: str, name: str) -> list:
-    path = tmp_path / f"{name}.toml"
-    path.write_text(toml_text)
-    out = subprocess.run([sys.executable, "-m", "deepbasics", "train", str(path), "--out", str(tmp_path / name),
-                          "--quiet", "--no-report", "--json", str(tmp_path / f"{name}.json")],
-                         capture_output=True, text=True, timeout=120)
-    assert out.returncode == 0, out.stderr
-    return json.loads((tmp_path / f"{name}.json").read_text())["runs"][0]["history"]["history"]["cost"]
+def _train_costs(tmp_path, tomls: dict) -> dict:
+    """{name: cost history} of real ``deepbasics train`` runs of the TOML texts, side by side."""
+    procs = {}
+    for name, text in tomls.items():
+        path = tmp_path / f"{name}.toml"
+        path.write_text(text)
+        procs[name] = subprocess.Popen([sys.executable, "-m", "deepbasics", "train", str(path), "--out",
+                                        str(tmp_path / name), "--quiet", "--no-report", "--json",
+                                        str(tmp_path / f"{name}.json")],
+                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    costs = {}
+    for name, proc in procs.items():
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+        costs[name] = json.loads((tmp_path / f"{name}.json").read_text())["runs"][0]["history"]["history"]["cost"]
+    return costs
 
 
 def test_an_exported_config_run_by_deepbasics_train_gives_the_same_cost_at_every_epoch(tmp_path):
@@ -126,8 +134,8 @@ def test_an_exported_config_run_by_deepbasics_train_gives_the_same_cost_at_every
         frames.append(t.frame(boundary=False))
     exported = t.export()
     assert exported["filename"] == "playground.toml" and "epochs = 17" in exported["toml"]
-    cost_a = _train_costs(tmp_path, exported["toml"], "a")
-    cost_b = _train_costs(tmp_path, exported["compare"]["toml"], "b")
+    costs = _train_costs(tmp_path, {"a": exported["toml"], "b": exported["compare"]["toml"]})
+    cost_a, cost_b = costs["a"], costs["b"]
     assert len(cost_a) == len(cost_b) == 17
     assert costs_of(frames, 0) == cost_a
     assert costs_of(frames, 1) == cost_b
@@ -143,7 +151,7 @@ def test_the_jax_engine_exports_the_same_numbers_too(tmp_path):
     for n in (1, 4, 2, 9, 1):
         t.advance(n)
         frames.append(t.frame(boundary=False))
-    assert costs_of(frames) == _train_costs(tmp_path, t.export()["toml"], "jax")
+    assert costs_of(frames) == _train_costs(tmp_path, {"jax": t.export()["toml"]})["jax"]
 
 
 def test_chunked_training_equals_one_fit_with_the_test_curve_from_the_test_split():
@@ -234,8 +242,8 @@ class Worker:
         self.process.join(timeout=10)
 
 
-@pytest.fixture
-def worker():
+@pytest.fixture(scope="module")
+def spawned():
     w = Worker()
     yield w
     if w.process.is_alive():
@@ -243,9 +251,22 @@ def worker():
         w.process.join(timeout=5)
 
 
-def test_the_worker_plays_pauses_steps_resets_and_exports(worker):
+@pytest.fixture
+def worker(spawned):
+    """One spawned worker for the module (starting one costs seconds), paused and uncapped."""
+    assert spawned.process.is_alive()
+    spawned.send({"type": "speed", "epochs_per_second": None})
+    spawned.send({"type": "pause"})
+    spawned.drain()
+    return spawned
+
+
+def test_a_fresh_worker_needs_a_configuration_first(worker):
     worker.send({"type": "play"})
     assert "configuration first" in worker.until("error")["message"]
+
+
+def test_the_worker_plays_pauses_steps_resets_and_exports(worker):
     worker.send({"type": "configure", "config": small(), "compare": None})
     assert worker.until("data")["task"] == "binary"
     assert worker.until("frame")["epoch"] == 0
@@ -271,8 +292,6 @@ def test_the_worker_plays_pauses_steps_resets_and_exports(worker):
     worker.send({"type": "reset"})
     assert worker.until("frame")["epoch"] == 0
     assert worker.until("status") == {"type": "status", "state": "paused", "epoch": 0, "message": None}
-    worker.stop()
-    assert worker.process.exitcode == 0
 
 
 def test_a_bad_configuration_changes_nothing_and_the_speed_cap_holds(worker):
@@ -313,3 +332,8 @@ def test_a_diverging_run_pauses_with_the_epoch_and_advice(worker):
     assert worker.until("status")["state"] == "running"
     frame = worker.until("frame", where=lambda m: m["runs"][1]["epoch"] > status["epoch"] + 10)
     assert frame["runs"][0]["epoch"] <= status["epoch"] and frame["runs"][0]["points"]["epoch"] == []
+
+
+def test_the_worker_stops_when_asked(worker):
+    worker.stop()
+    assert worker.process.exitcode == 0
