@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from deepbasics import experiment
+from deepbasics.errors import DeepBasicsError
 from deepbasics.playground import presets, protocol, session
 from deepbasics.playground.trainer import BOUNDARY_N, UNIT_N, Trainer
 
@@ -337,3 +338,17 @@ def test_a_diverging_run_pauses_with_the_epoch_and_advice(worker):
 def test_the_worker_stops_when_asked(worker):
     worker.stop()
     assert worker.process.exitcode == 0
+
+
+@pytest.mark.parametrize("data, fractions", [({"name": "moons", "n_samples": 2}, [0.7, 0.0, 0.3]),
+                                             ({"name": "xor", "n_samples": 20}, [0.01, 0.0, 0.99])])
+def test_too_few_points_per_class_for_the_split_is_an_error_not_a_hang(data, fractions):
+    """A stratified split that cannot hold out enough (every class keeps one example for training)
+    used to loop forever in the split, freezing the session."""
+    raw = small()
+    raw["data"], raw["split"]["fractions"] = data, fractions
+    cfg = protocol.check_config(raw)
+    with pytest.raises(DeepBasicsError, match="too few examples per class"):
+        Trainer(cfg)
+    raw["split"]["stratify"] = False
+    assert len(Trainer(protocol.check_config(raw)).prepared.y_test) > 0
