@@ -269,3 +269,72 @@ def test_errors_found_while_building_name_their_key_too():
     msg = protocol.error_of(info.value)
     assert msg["key"] == "model.output" and msg["message"].startswith("model.output")
     assert protocol.error_of(DeepBasicsError("something odd"))["key"] is None
+
+
+# -- anything the page might send -------------------------------------------------------------------
+from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
+
+_scalars = st.none() | st.booleans() | st.integers(-10**6, 10**6) | st.floats(allow_nan=False) | \
+    st.text(max_size=12) | st.sampled_from(["moons", "relu", "he_normal", "adam", "full", "x1", "before"])
+_values = st.recursive(_scalars, lambda inner: st.lists(inner, max_size=4) |
+                       st.dictionaries(st.text(max_size=8), inner, max_size=4), max_leaves=12)
+_keys = {"data": ["name", "n_samples", "noise", "seed", "features", "factor", "standardize", "path"],
+         "split": ["fractions", "seed", "stratify"],
+         "model": ["hidden", "activation", "init", "seed", "batch_norm", "batch_norm_position", "dropout", "l1"],
+         "train": ["batch_size", "shuffle_seed", "engine", "epochs", "clip_norm"],
+         "optimizer": ["name", "lr", "beta", "beta1", "form"], "schedule": ["name", "decay_rate", "interval"]}
+
+
+@st.composite
+def _mutated(draw):
+    """The default configuration with a few settings replaced by arbitrary JSON values."""
+    cfg = base()
+    for _ in range(draw(st.integers(1, 3))):
+        section = draw(st.sampled_from(sorted(_keys)))
+        if draw(st.integers(0, 9)) == 0:
+            cfg[section] = draw(_values)
+        elif isinstance(cfg.get(section), dict):
+            cfg[section][draw(st.sampled_from(_keys[section]))] = draw(_values)
+    return cfg
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_mutated(), st.one_of(st.none(), _mutated()))
+def test_any_configuration_is_accepted_or_refused_with_one_line(cfg, compare):
+    try:
+        msg = protocol.parse(configure(cfg, compare))
+    except protocol.ProtocolError as err:
+        assert str(err) and "\n" not in str(err)
+        assert err.key is None or isinstance(err.key, str)
+        assert "Traceback" not in str(err)
+    else:
+        assert isinstance(msg["config"], config.Config)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.dictionaries(st.sampled_from(["type", "config", "compare", "epochs_per_second", "x"]),
+                       _values | st.sampled_from(list(protocol.COMMANDS)), max_size=4))
+def test_any_message_is_a_command_or_a_protocol_error(msg):
+    try:
+        out = protocol.parse(json.dumps(msg))
+    except protocol.ProtocolError:
+        return
+    assert out["type"] in protocol.COMMANDS
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_mutated())
+def test_an_accepted_configuration_builds_or_fails_with_one_line(cfg):
+    """What passes the checks either builds a session (data, model, the first frame) or fails with
+    a DeepBasicsError the page can show, never another exception."""
+    from deepbasics.playground.trainer import Trainer
+    try:
+        checked = protocol.check_config(cfg)
+    except protocol.ProtocolError:
+        return
+    try:
+        trainer = Trainer(checked)
+    except DeepBasicsError as err:
+        assert "\n" not in str(err)
+        return
+    json.loads(protocol.encode(trainer.frame(boundary=True)))
