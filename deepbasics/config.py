@@ -49,6 +49,7 @@ SECTIONS = ("data", "split", "model", "train", "optimizer", "schedule", "output"
 REPLACED_IN_GRID = ("optimizer", "schedule")   # a grid table value replaces these sections whole
 OUTPUTS = ("auto", "sigmoid", "softmax", "linear")
 TASKS = ("auto", "classification", "regression")
+BATCH_NORM_POSITIONS = ("before", "after")
 
 
 def _opt(default, doc: str, kind: str, *, allowed=None, low=None, optional: bool = False):
@@ -80,8 +81,9 @@ class DataConfig:
     cluster_std: float | None = _opt(None, "blobs: standard deviation of each blob", "float", low=0, optional=True)
     path: str | None = _opt(None, "csv/npz: the file (relative to the config file)", "str", optional=True)
     target: str | None = _opt(None, "csv: the target column's name", "str", optional=True)
-    features: list | None = _opt(None, "csv: feature columns (default: all but the target)", "strs",
-                                 optional=True)
+    features: list | None = _opt(None, "csv: feature columns (default: all but the target); generated 2-D sets: "
+                                 "input features from x1 x2 x1^2 x2^2 x1*x2 sin(x1) sin(x2) (default: x1, x2)",
+                                 "strs", optional=True)
     delimiter: str = _opt(",", "csv: field separator", "str")
     x: str = _opt("X", "npz: the features array's name", "str")
     y: str = _opt("y", "npz: the target array's name", "str")
@@ -120,7 +122,10 @@ class ModelConfig:
                        "(regression)", "str", allowed=OUTPUTS)
     init: str = _opt("he_normal", "weight initialiser", "str", allowed=tuple(initializers.INITIALIZERS))
     seed: int = _opt(0, "seed of the initial weights (RandomState, layer by layer)", "int", low=0)
-    batch_norm: bool = _opt(False, "BatchNorm after every hidden Dense layer, before its activation", "bool")
+    batch_norm: bool = _opt(False, "BatchNorm in every hidden layer (before its activation unless "
+                            "batch_norm_position = \"after\")", "bool")
+    batch_norm_position: str | None = _opt(None, "where BatchNorm goes: \"before\" the activation (default) or "
+                                           "\"after\" it", "str", allowed=BATCH_NORM_POSITIONS, optional=True)
     dropout: float = _opt(0.0, "dropout rate after every hidden activation, in [0, 1)", "float", low=0)
     l2: float = _opt(0.0, "L2 penalty (l2 / 2) sum W^2 on every Dense layer's weights", "float", low=0)
     l1: float = _opt(0.0, "L1 penalty l1 sum |W| on every Dense layer's weights", "float", low=0)
@@ -181,7 +186,7 @@ class Config:
         d = dataclasses.asdict(self)
         d.pop("base_dir")
         # Only the data settings that apply to this data set (no CSV options for moons).
-        keep = {"name", "standardize", *self.data.options()}
+        keep = {"name", "standardize", *self.data.options(), *(["features"] if self.data.features else [])}
         d["data"] = {k: v for k, v in d["data"].items() if k in keep}
         if not d["grid"]:
             d.pop("grid")
@@ -384,6 +389,8 @@ def _check_consistency(cfg: Config, source: str) -> None:
                 _fail(source, f"data.{key}", f"does not apply to data set {d.name!r}; it takes: {', '.join(takes)}")
         if d.factor is not None and not 0 < d.factor < 1:
             _fail(source, "data.factor", f"must satisfy 0 < factor < 1, got {d.factor!r}")
+        if d.features is not None:
+            _check_plane_features(d, source)
     if d.name in datasets.FILES and not d.path:
         _fail(source, "data.path", f"is required for data set {d.name!r} (the file to read)")
     if d.name == "csv" and not d.target:
@@ -398,6 +405,18 @@ def _check_consistency(cfg: Config, source: str) -> None:
             and cfg.split.fractions[1] == 0:
         _fail(source, "train.early_stopping", f"monitors {watch.get('monitor', 'val_loss')!r} but split.fractions "
                                               f"holds out no validation set; give it one, or monitor 'cost'")
+
+
+def _check_plane_features(d: DataConfig, source: str) -> None:
+    """data.features on a generated set: names of derived features of the plane (x1, x2)."""
+    if d.name == "blobs" and d.n_features not in (None, 2):
+        _fail(source, "data.features", f"applies to 2-D data only, but data.n_features is {d.n_features}")
+    for name in d.features:
+        if name not in datasets.PLANE_FEATURES:
+            _fail(source, "data.features", f"has {name!r}; for data set {d.name!r} choose from: "
+                                           f"{', '.join(datasets.PLANE_FEATURES)}")
+    if len(set(d.features)) != len(d.features):
+        _fail(source, "data.features", f"lists a feature twice: {d.features!r}")
 
 
 def _check_grid(grid, source: str) -> dict:

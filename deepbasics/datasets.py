@@ -166,6 +166,29 @@ BUNDLED = {"digits": digits, "breast_cancer": breast_cancer, "iris": iris, "wine
 FILES = ("csv", "npz")
 DATASETS = tuple(GENERATED) + tuple(BUNDLED) + FILES
 
+# Input features of a generated 2-D set (as in TensorFlow Playground), computed from the raw
+# plane (x1, x2) before any standardising: name -> f(x1, x2), each (m,) -> (m,).
+PLANE_FEATURES = {
+    "x1": lambda x1, x2: x1,
+    "x2": lambda x1, x2: x2,
+    "x1^2": lambda x1, x2: x1 * x1,
+    "x2^2": lambda x1, x2: x2 * x2,
+    "x1*x2": lambda x1, x2: x1 * x2,
+    "sin(x1)": lambda x1, x2: np.sin(x1),
+    "sin(x2)": lambda x1, x2: np.sin(x2),
+}
+
+
+def plane_features(X: np.ndarray, names) -> np.ndarray:
+    """X (m, 2) raw points -> (m, len(names)) columns ``PLANE_FEATURES[name](x1, x2)``, in order."""
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 2 or X.shape[1] != 2:
+        raise DeepBasicsError(f"derived input features need points in the plane (m, 2), got shape {X.shape}")
+    for name in names:
+        if name not in PLANE_FEATURES:
+            raise DeepBasicsError(f"unknown input feature {name!r}; choose from: {', '.join(PLANE_FEATURES)}")
+    return np.column_stack([PLANE_FEATURES[name](X[:, 0], X[:, 1]) for name in names])
+
 
 # -- the user's own files ------------------------------------------------------------------------
 def _float_or_none(text: str):

@@ -33,10 +33,12 @@ def _short_name(layer) -> str:
     return type(layer).__name__
 
 
-def inspect(layers, params, state, loss, X, Y) -> list[dict]:
+def inspect(layers, params, state, loss, X, Y, rng=None) -> list[dict]:
     """One dict of statistics per layer (see the module docstring). ``loss`` applies to the
-    output of ``layers`` (pass the fused from-logits loss when the output activation was dropped)."""
-    ctx = Context(xp=np, train=True)
+    output of ``layers`` (pass the fused from-logits loss when the output activation was dropped).
+    Stochastic layers (dropout, RReLU) draw from ``rng`` (default: ``default_rng(0)``, so the
+    statistics of a model are the same every time they are asked for)."""
+    ctx = Context(xp=np, train=True, rng=np.random.default_rng(0) if rng is None else rng)
     outputs, caches, x = [], [], X
     for layer, p, s in zip(layers, params, state):
         x, cache, _ = layer.forward(p, s, x, ctx)

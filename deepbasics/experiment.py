@@ -55,6 +55,9 @@ class Prepared:
 def prepare(cfg: Config) -> Prepared:
     """Load the data set, split it and standardise it (fitted on the training split)."""
     data = datasets.load(cfg.data.name, **cfg.data.options())
+    if cfg.data.name in datasets.GENERATED and cfg.data.features:      # derived inputs, from the raw plane
+        data = data._replace(X=datasets.plane_features(data.X, cfg.data.features),
+                             feature_names=tuple(cfg.data.features))
     classify = data.task != "regression"
     parts = split(data.y, cfg.split.fractions, seed=cfg.split.seed, stratify=cfg.split.stratify and classify,
                   shuffle=cfg.split.shuffle)
@@ -119,14 +122,31 @@ def build_model(cfg: Config, data: datasets.Dataset, n_in: int) -> tuple[Sequent
     layers = []
     for width, act in zip(m.hidden, acts):
         layers.append(Dense(width, l1=m.l1, l2=m.l2))
-        if m.batch_norm:
+        after = m.batch_norm_position == "after"
+        if m.batch_norm and not after:
             layers.append(BatchNorm())
         layers.append(activations.ACTIVATIONS[act]())
+        if m.batch_norm and after:
+            layers.append(BatchNorm())
         if m.dropout > 0:
             layers.append(Dropout(m.dropout))
     units, act = output_units(cfg, data)
     layers += [Dense(units, l1=m.l1, l2=m.l2), activations.ACTIVATIONS[act]()]
     return Sequential(layers, input_dim=n_in, init=m.init, seed=m.seed), loss_name(cfg, data, act)
+
+
+def fit_arguments(cfg: Config, prepared: Prepared, loss: str, optimizer: optim.Optimizer,
+                  schedule: schedules.Schedule) -> dict:
+    """The keyword arguments of ``Sequential.fit`` that a config fixes (all but epochs,
+    initial_epoch and on_epoch): ``deepbasics train`` and the playground both train with these."""
+    tc = cfg.train
+    return {"loss": loss, "optimizer": optimizer, "batch_size": None if tc.batch_size == "full" else tc.batch_size,
+            "schedule": schedule, "shuffle": tc.shuffle, "shuffle_seed": tc.shuffle_seed,
+            "validation_data": (prepared.X_val, prepared.y_val) if len(prepared.y_val) else None,
+            "validation_freq": tc.validation_freq, "engine": tc.engine,
+            "noise_seed": cfg.model.seed if tc.noise_seed is None else tc.noise_seed, "dtype": tc.dtype,
+            "clip_norm": tc.clip_norm, "clip_value": tc.clip_value, "diagnostics_every": tc.diagnostics_every,
+            "early_stopping": tc.early_stopping, "drop_last": tc.drop_last}
 
 
 # -- one run --------------------------------------------------------------------------------------
@@ -263,17 +283,11 @@ def _run(label, cfg, prepared, *, progress, checkpoint, checkpoint_every, resume
     result = RunResult(label=label, config=cfg.to_dict(), task=prepared.dataset.task, dataset=prepared.dataset.name,
                        classes=prepared.dataset.classes, split=prepared.split.to_dict(),
                        standardized=cfg.data.standardize, n_params=model.count_params())
-    validation = (prepared.X_val, prepared.y_val) if len(prepared.y_val) else None
     start = time.perf_counter()
     try:
         if initial < tc.epochs and not finished:
-            fitted = model.fit(prepared.X_train, prepared.y_train, loss=loss, optimizer=optimizer,
-                               epochs=tc.epochs, batch_size=batch, schedule=schedule, shuffle=tc.shuffle,
-                               shuffle_seed=tc.shuffle_seed, validation_data=validation,
-                               validation_freq=tc.validation_freq, engine=tc.engine, initial_epoch=initial,
-                               noise_seed=noise_seed, on_epoch=recorder, dtype=tc.dtype, clip_norm=tc.clip_norm,
-                               clip_value=tc.clip_value, diagnostics_every=tc.diagnostics_every,
-                               early_stopping=tc.early_stopping, drop_last=tc.drop_last)
+            fitted = model.fit(prepared.X_train, prepared.y_train, epochs=tc.epochs, initial_epoch=initial,
+                               on_epoch=recorder, **fit_arguments(cfg, prepared, loss, optimizer, schedule))
             history.diagnostics, history.stopped = fitted.diagnostics, fitted.stopped
         elif initial > tc.epochs:
             raise DeepBasicsError(f"the checkpoint has {initial} epochs done, more than train.epochs = {tc.epochs}; "

@@ -78,6 +78,10 @@ def _counts(n: int, fractions) -> tuple[int, int]:
 
 def _largest_remainder(total: int, weights: np.ndarray, caps: np.ndarray) -> np.ndarray:
     """Integers summing to ``total``, proportional to ``weights``, none above its cap."""
+    if caps.sum() < total:             # e.g. one example per class: none can be spared
+        raise DeepBasicsError(f"too few examples per class to hold out {total} for a stratified split "
+                              f"(each class keeps one for training); give more data, or set "
+                              f"split.stratify = false")
     exact = total * weights / weights.sum()
     out = np.minimum(np.floor(exact).astype(int), caps)
     order = np.argsort(-(exact - np.floor(exact)), kind="stable")

@@ -1,0 +1,23 @@
+"""The playground: train a network in the browser and watch it learn, live.
+
+``deepbasics playground`` serves a small web page (``static/``) and trains, for every browser
+tab, the library's own model in a worker process, streaming compact frames (costs, gradient
+norms per layer, the decision boundary) over a WebSocket. The message contract between page
+and server is ``PROTOCOL.md``.
+
+    protocol.py   messages from the page checked (types, ranges, the playground's limits, then
+                  ``config.from_dict``, the one validator) and frames encoded as JSON
+    presets.py    the chapter's experiments as ready configurations; ``options()`` for the page
+    rates.py      a schedule whose per-update rates grow with the run instead of being
+                  recomputed from epoch 0 at every chunk of training
+    trainer.py    one training session's state: data, one or two runs, chunks of ``fit``, frames
+    session.py    a worker process per tab running a Trainer, and the server's handle on it
+    server.py     the Starlette app: ``/``, ``/static/...``, ``/api/options``, ``/ws``
+    bench.py      ``python -m deepbasics.playground.bench``: epochs and frames per second over a
+                  real WebSocket
+
+It may import the library's public modules (``config``, ``experiment``, ``datasets``,
+``diagnostics``, the model and its layers) and, in ``server.py`` only, starlette and uvicorn
+(the ``deepbasics[playground]`` extra). Nothing in the library imports it back; only the
+``deepbasics playground`` command does.
+"""

@@ -1,0 +1,218 @@
+"""The playground's web server: a Starlette app served by uvicorn (the ``playground`` extra).
+
+    GET /               static/index.html
+    GET /static/...     the package's static files only (StaticFiles refuses paths outside it)
+    GET /api/options    presets.options(): the choices the page builds its controls from
+    WS  /ws             one training session per connection (PROTOCOL.md)
+
+The event loop only checks messages (``protocol.parse``) and forwards them; training runs in
+each session's worker process. ``serve`` binds the socket itself (so a port in use is a
+one-line error), prints the URL once it listens, and ends every worker when it stops.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import signal
+import socket
+import sys
+import threading
+import uuid
+import webbrowser
+from importlib import resources
+from pathlib import Path
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.responses import FileResponse, JSONResponse, PlainTextResponse
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from ..errors import DeepBasicsError
+from . import presets, protocol
+from .session import Session
+
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+WS_MAX_BYTES = 16 << 20      # uvicorn's frame limit; protocol.MAX_MESSAGE answers bigger ones with an error
+
+
+def static_dir() -> Path:
+    return Path(str(resources.files("deepbasics.playground").joinpath("static")))
+
+
+def create_app(max_sessions: int = protocol.LIMITS["max_sessions"]) -> Starlette:
+    """The ASGI app; ``app.state.sessions`` holds the live sessions (stopped at shutdown)."""
+    options = presets.options()
+
+    async def index(request):
+        page = static_dir() / "index.html"
+        if not page.is_file():
+            return PlainTextResponse("the playground's page is missing from this installation", status_code=500)
+        return FileResponse(page, headers={"Cache-Control": "no-cache"})
+
+    async def api_options(request):
+        return JSONResponse(options)
+
+    async def ws_endpoint(websocket: WebSocket):
+        await websocket.accept()
+        sessions = websocket.app.state.sessions
+        if len(sessions) >= max_sessions:
+            await websocket.send_text(protocol.encode({
+                "type": "busy", "message": f"the playground is busy: {max_sessions} sessions are training; "
+                                           f"close another tab and reload this one"}))
+            await websocket.close(code=1013)
+            return
+        loop = asyncio.get_running_loop()
+        session = Session(loop)            # starting a process takes milliseconds; it then boots on its own
+        sessions.add(session)
+        try:
+            await _converse(websocket, session, options)
+        finally:
+            # A thread of its own: it ends the worker even when this task is being cancelled.
+            sessions.discard(session)
+            closer = threading.Thread(target=session.close, daemon=True)
+            closer.start()
+            websocket.app.state.closing.append(closer)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        app.state.sessions, app.state.closing = set(), []
+        yield
+        for session in list(app.state.sessions):
+            await asyncio.to_thread(session.close)
+        for closer in app.state.closing:
+            await asyncio.to_thread(closer.join, 5.0)
+
+    return Starlette(routes=[Route("/", index), Route("/api/options", api_options),
+                             Mount("/static", StaticFiles(directory=static_dir(), check_dir=False), name="static"),
+                             WebSocketRoute("/ws", ws_endpoint)], lifespan=lifespan)
+
+
+async def _converse(websocket: WebSocket, session: Session, options: dict) -> None:
+    """Forward checked page messages to the worker and the worker's messages to the page."""
+    lock = asyncio.Lock()
+
+    async def say(text: str) -> None:
+        async with lock:
+            await websocket.send_text(text)
+
+    async def pump() -> None:
+        try:
+            while True:
+                text = await session.receive()
+                if text is None:
+                    session.dead = True
+                    code = await asyncio.to_thread(session.exit_code)
+                    await say(protocol.encode(protocol.error(
+                        f"the training process stopped unexpectedly (exit code {code}); reload the page to "
+                        f"start a new session")))
+                    return
+                await say(text)
+        except Exception:           # the page went away mid-send: the receiving side ends the session
+            return
+
+    await say(protocol.encode({"type": "hello", "session": uuid.uuid4().hex[:12], "options": options}))
+    forward = asyncio.create_task(pump())
+    try:
+        while True:
+            message = await websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            try:
+                command = protocol.parse(message.get("text") if message.get("text") is not None
+                                         else message.get("bytes"))
+            except protocol.ProtocolError as err:
+                await say(protocol.encode(protocol.error(str(err), err.key)))
+                continue
+            if session.dead:
+                await say(protocol.encode(protocol.error("the training process has stopped; reload the page")))
+                continue
+            await session.send(_for_worker(command))
+    except (WebSocketDisconnect, RuntimeError, OSError):      # gone without a goodbye, or mid-send
+        return
+    finally:
+        forward.cancel()
+
+
+def _for_worker(command: dict) -> dict:
+    """A checked command as plain data for the worker (configs as their raw, checked tables)."""
+    if command["type"] == "configure":
+        return {"type": "configure", "config": command["raw"], "compare": command["raw_compare"]}
+    return command
+
+
+# -- running it ------------------------------------------------------------------------------------
+class _Stop(BaseException):
+    """SIGTERM: stop like Ctrl-C, but exit 0."""
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, announcing the URL once it listens."""
+
+    def __init__(self, config, announce):
+        super().__init__(config)
+        self.announce = announce
+
+    async def startup(self, sockets=None):
+        await super().startup(sockets=sockets)
+        if self.started:
+            self.announce()
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening socket on host:port (port 0: a free one); a port in use is a DeepBasicsError."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise DeepBasicsError(f"cannot listen on host {host!r}: {exc.strerror}") from None
+    family, kind, proto, _, address = infos[0]
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise DeepBasicsError(f"port {port} on {host} is already in use; choose another with --port N "
+                                  f"(--port 0 picks a free one)") from None
+        raise DeepBasicsError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    sock.listen(128)
+    sock.set_inheritable(True)
+    return sock
+
+
+def url_of(host: str, port: int) -> str:
+    return f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
+
+
+def serve(host: str = "127.0.0.1", port: int = 8000, open_browser: bool = True, emit=print) -> int:
+    """Run the playground until Ctrl-C (exit code 130) or SIGTERM (0); every worker is ended."""
+    if host not in LOCAL_HOSTS:
+        print(f"deepbasics playground: warning: listening on {host}: anyone who can reach this address can "
+              f"train networks on this machine's CPU", file=sys.stderr, flush=True)
+    sock = bind(host, port)
+    url = url_of(host, sock.getsockname()[1])
+
+    def announce():
+        emit(f"deepbasics playground: {url}")
+        sys.stdout.flush()
+        if open_browser:
+            threading.Thread(target=webbrowser.open, args=(url,), daemon=True).start()
+
+    config = uvicorn.Config(create_app(), log_level="warning", access_log=False, ws_max_size=WS_MAX_BYTES,
+                            timeout_graceful_shutdown=2, lifespan="on")
+    server = _Server(config, announce)
+
+    def on_term(signum, frame):
+        raise _Stop()
+    previous = signal.signal(signal.SIGTERM, on_term)
+    try:
+        server.run(sockets=[sock])
+    except _Stop:
+        return 0
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        sock.close()
+    return 0

@@ -1,0 +1,233 @@
+"""The playground's server: its HTTP routes and WebSocket sessions through Starlette's TestClient,
+and the real ``deepbasics playground`` command in a subprocess (a real WebSocket, Ctrl-C, SIGTERM,
+a port in use, a missing extra)."""
+import copy
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import warnings
+
+import pytest
+
+pytest.importorskip("starlette", reason="the playground extra: pip install 'deepbasics[playground]'")
+with warnings.catch_warnings():       # newer Starlette prefers httpx2 for its TestClient; httpx works everywhere
+    warnings.simplefilter("ignore")
+    from starlette.testclient import TestClient  # noqa: E402
+from websockets.sync.client import connect  # noqa: E402
+
+from deepbasics.playground import presets, server  # noqa: E402
+
+
+def small() -> dict:
+    raw = copy.deepcopy(presets.options()["default"]["config"])
+    raw["data"]["n_samples"] = 300
+    return raw
+
+
+def receive(ws, kind: str, where=lambda m: True, limit: int = 2000) -> dict:
+    """The next message of type ``kind`` (skipping others)."""
+    for _ in range(limit):
+        msg = json.loads(ws.receive_text() if hasattr(ws, "receive_text") else ws.recv(timeout=30))
+        if msg["type"] == kind and where(msg):
+            return msg
+    raise AssertionError(f"no {kind!r} message")
+
+
+@pytest.fixture
+def client():
+    with TestClient(server.create_app(max_sessions=1)) as c:
+        yield c
+
+
+# -- HTTP ----------------------------------------------------------------------------------------
+def test_the_page_options_and_static_files_are_served(client):
+    page = server.static_dir() / "index.html"
+    r = client.get("/")
+    assert r.status_code == 200 and r.text == page.read_text(encoding="utf-8")
+    assert r.headers["content-type"].startswith("text/html")
+    assert client.get("/api/options").json() == json.loads(json.dumps(presets.options()))
+    for path in sorted(p.name for p in server.static_dir().glob("*.js"))[:2]:
+        assert client.get(f"/static/{path}").status_code == 200
+    for outside in ("/static/../server.py", "/static/%2e%2e/server.py", "/static/..%2fPROTOCOL.md", "/etc/passwd",
+                    "/static//etc/passwd"):
+        r = client.get(outside)
+        assert r.status_code == 404 and "import" not in r.text, outside
+
+
+# -- WebSocket sessions ------------------------------------------------------------------------------
+def test_a_session_checks_every_message_and_trains(client):
+    with client.websocket_connect("/ws") as ws:
+        hello = receive(ws, "hello")
+        assert hello["options"]["limits"]["max_points"] == 10_000 and len(hello["session"]) == 12
+        ws.send_text("{nope")
+        assert "not valid JSON" in receive(ws, "error")["message"]
+        ws.send_text(json.dumps({"type": "jump"}))
+        assert receive(ws, "error")["key"] == "type"
+        bad = small()
+        bad["optimizer"]["lr"] = -1
+        ws.send_text(json.dumps({"type": "configure", "config": bad}))
+        err = receive(ws, "error")
+        assert err["key"] == "optimizer.lr" and "learning rate" in err["message"]
+        ws.send_text(json.dumps({"type": "configure", "config": small(), "compare": None}))
+        assert len(receive(ws, "data")["train"]["x"]) == 210
+        assert receive(ws, "frame")["epoch"] == 0
+        assert receive(ws, "status")["state"] == "paused"
+        ws.send_text(json.dumps({"type": "play"}))
+        assert receive(ws, "status")["state"] == "running"
+        first = receive(ws, "frame")
+        later = receive(ws, "frame", where=lambda m: m["epoch"] > first["epoch"] + 20)
+        assert later["runs"][0]["points"]["cost"][-1] > 0
+        ws.send_text(json.dumps({"type": "pause"}))
+        assert receive(ws, "status", where=lambda m: m["state"] == "paused")["epoch"] >= later["epoch"]
+        ws.send_text("x" * (70 * 1024))
+        assert "64 KiB" in receive(ws, "error")["message"]
+        ws.send_text(json.dumps({"type": "export"}))
+        assert receive(ws, "export")["toml"].startswith('name = "playground"')
+
+
+def test_sessions_are_bounded_and_closing_a_tab_ends_its_worker(client):
+    with client.websocket_connect("/ws") as ws:
+        receive(ws, "hello")
+        (only,) = client.app.state.sessions
+        with client.websocket_connect("/ws") as extra:
+            assert "busy" in receive(extra, "busy")["message"]
+        ws.send_text(json.dumps({"type": "configure", "config": small()}))
+        receive(ws, "status")
+    assert not client.app.state.sessions
+    assert ended(only.process.pid, within=15)
+
+
+def ended(pid: int, within: float) -> bool:
+    """Whether process ``pid`` is gone (or a zombie) within ``within`` seconds. The server reaps its
+    workers itself, so the test must not join them (a second waitpid would race it)."""
+    end = time.monotonic() + within
+    while time.monotonic() < end:
+        try:
+            with open(f"/proc/{pid}/status") as f:
+                if "zombie" in f.read().lower():
+                    return True
+        except OSError:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_a_worker_that_dies_is_reported_and_the_server_lives_on(client):
+    with client.websocket_connect("/ws") as ws:
+        receive(ws, "hello")
+        ws.send_text(json.dumps({"type": "configure", "config": small()}))
+        receive(ws, "status")
+        (only,) = client.app.state.sessions
+        only.process.kill()
+        assert "stopped unexpectedly" in receive(ws, "error")["message"]
+        ws.send_text(json.dumps({"type": "play"}))
+        assert "reload the page" in receive(ws, "error")["message"]
+    with client.websocket_connect("/ws") as ws:               # a new tab gets a new worker
+        receive(ws, "hello")
+        ws.send_text(json.dumps({"type": "configure", "config": small()}))
+        assert receive(ws, "status")["state"] == "paused"
+
+
+# -- the command -------------------------------------------------------------------------------------
+def start(*extra):
+    """The command in its own process group, as a terminal runs it (Ctrl-C reaches the whole group)."""
+    return subprocess.Popen([sys.executable, "-m", "deepbasics", "playground", "--no-browser", *extra],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+
+
+def url_of(proc) -> str:
+    line = proc.stdout.readline()
+    match = re.fullmatch(r"deepbasics playground: (http://127\.0\.0\.1:(\d+)/)\n", line)
+    assert match, (line, proc.stderr.read() if proc.poll() is not None else "")
+    return match.group(1)
+
+
+def children(pid: int) -> set:
+    """Processes started by any thread of ``pid`` (workers are started from a thread)."""
+    out = set()
+    for task in os.listdir(f"/proc/{pid}/task"):
+        try:
+            out |= {int(c) for c in open(f"/proc/{pid}/task/{task}/children").read().split()}
+        except OSError:
+            pass
+    return out
+
+
+@pytest.mark.parametrize("sig, codes", [(signal.SIGINT, (0, 130)), (signal.SIGTERM, (0,))])
+def test_the_real_server_trains_over_a_websocket_and_stops_cleanly(sig, codes):
+    proc = start("--port", "0")
+    try:
+        url = url_of(proc)
+        with connect(url.replace("http", "ws") + "ws", max_size=None) as ws:
+            receive(ws, "hello")
+            ws.send(json.dumps({"type": "configure", "config": small()}))
+            receive(ws, "status")
+            ws.send(json.dumps({"type": "play"}))
+            frame = receive(ws, "frame", where=lambda m: m["epoch"] >= 5)
+            assert frame["runs"][0]["points"]["cost"]
+            with connect(url.replace("http", "ws") + "ws") as second:      # a worker still starting up
+                receive(second, "hello")
+                workers = children(proc.pid)
+                assert len(workers) >= 2
+                if sig == signal.SIGINT:
+                    time.sleep(0.3)                                        # mid-import
+                    os.killpg(proc.pid, sig)                               # Ctrl-C: the whole group
+                else:
+                    ws.socket.shutdown(socket.SHUT_RDWR)                   # a tab gone without a goodbye
+                    time.sleep(0.5)
+                    proc.send_signal(sig)
+                _, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode in codes, err
+    assert "Traceback" not in err and "ERROR" not in err
+    assert all(ended(w, within=5) for w in workers)
+
+
+def test_a_port_in_use_is_a_one_line_error():
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        proc = start("--port", str(port))
+        out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 2 and out == ""
+    assert err.count("\n") == 1 and f"port {port}" in err and "in use" in err and "--port" in err
+
+
+def test_another_host_only_when_asked_and_with_a_warning():
+    proc = start("--port", "0", "--host", "0.0.0.0")
+    try:
+        line = proc.stdout.readline()
+        assert re.fullmatch(r"deepbasics playground: http://0\.0\.0\.0:\d+/\n", line)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert "warning" in err and "anyone who can reach" in err
+
+
+def test_without_the_extra_the_command_says_what_to_install():
+    code = ("import sys; sys.modules['starlette'] = None; sys.modules['uvicorn'] = None\n"
+            "from deepbasics.cli import main; sys.exit(main(['playground', '--no-browser']))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2
+    assert out.stderr.count("\n") == 1 and "pip install 'deepbasics[playground]'" in out.stderr
+
+
+@pytest.mark.slow
+def test_the_benchmark_runs_end_to_end(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "deepbasics.playground.bench", "--seconds", "0.5",
+                          "--json", str(tmp_path / "bench.json")], capture_output=True, text=True, timeout=180)
+    assert out.returncode == 0, out.stderr
+    results = json.loads((tmp_path / "bench.json").read_text())
+    assert set(results) == {"small", "deep"}
+    assert all(r["epochs_per_second"] > 0 and r["frames_per_second"] > 0 for r in results.values())
+    assert "depth 20 x width 64" in out.stdout

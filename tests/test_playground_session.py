@@ -1,0 +1,354 @@
+"""A playground session: the Trainer's runs and frames, the exported config reproduced exactly by a
+real ``deepbasics train`` run, compare mode, divergence, and the worker process driven over a real
+Pipe (spawned as the server spawns it)."""
+import copy
+import json
+import multiprocessing
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from deepbasics import experiment
+from deepbasics.errors import DeepBasicsError
+from deepbasics.playground import presets, protocol, session
+from deepbasics.playground.trainer import BOUNDARY_N, UNIT_N, Trainer
+
+
+def preset(pid: str) -> dict:
+    return next(p for p in presets.presets() if p["id"] == pid)
+
+
+def small(**changes) -> dict:
+    raw = copy.deepcopy(preset("chapter-adam")["config"])
+    raw["data"]["n_samples"] = 300
+    for dotted, value in changes.items():
+        section, key = dotted.split("__")
+        raw[section][key] = value
+    return raw
+
+
+def trainer_of(raw, raw_b=None) -> Trainer:
+    cfg_b = None if raw_b is None else protocol.compare_config(raw, raw_b)[0]
+    return Trainer(protocol.check_config(raw), cfg_b)
+
+
+def costs_of(frames, run=0, key="cost"):
+    out = []
+    for f in frames:
+        out += f["runs"][run]["points"][key]
+    return out
+
+
+# -- frames ----------------------------------------------------------------------------------------
+def test_a_frame_carries_the_new_epochs_layers_boundary_and_network():
+    t = trainer_of(small())
+    first = t.frame(boundary=True)
+    assert first["epoch"] == 0 and first["runs"][0]["points"]["epoch"] == []
+    t.advance(3)
+    t.advance(2)
+    f = json.loads(protocol.encode(t.frame(boundary=True)))
+    run = f["runs"][0]
+    assert f["epoch"] == run["epoch"] == 5 and run["label"] == "A"
+    p = run["points"]
+    assert p["epoch"] == [1, 2, 3, 4, 5]
+    assert all(len(v) == 5 for v in p.values())
+    assert all(c > 0 for c in p["cost"]) and p["lr"] == [1e-4] * 5
+    assert all(0 <= a <= 1 for a in p["test_accuracy"]) and all(c > 0 for c in p["test_cost"])
+    assert p["accuracy"][:4] == [None] * 4 and 0 <= p["accuracy"][4] <= 1
+    assert [layer["name"] for layer in run["layers"]] == ["Dense 1", "Dense 2", "Dense 3"]
+    assert run["layers"][0]["dead"] is not None and run["layers"][0]["saturated"] is None
+    assert all(layer["grad_norm"] > 0 for layer in run["layers"])
+    values = run["boundary"]["values"]
+    assert run["boundary"]["n"] == BOUNDARY_N and len(values) == BOUNDARY_N ** 2 and all(0 <= v <= 1 for v in values)
+    units = run["network"]["units"]
+    assert [len(layer) for layer in units] == [5, 2] and all(len(u["grid"]) == UNIT_N ** 2 for u in units[0])
+    assert [np.shape(w) for w in run["network"]["weights"]] == [(5, 2), (2, 5), (1, 2)]
+    assert np.allclose(run["network"]["weights"][0], t.runs[0].model.params[0][0], atol=1e-5)
+    later = t.frame(boundary=False)["runs"][0]
+    assert later["points"]["epoch"] == [] and later["boundary"] is None and later["network"] is None
+
+
+def test_the_boundary_is_the_models_own_prediction_over_the_plane():
+    t = trainer_of(small())
+    t.advance(2)
+    values = np.array(t.frame(boundary=True)["runs"][0]["boundary"]["values"]).reshape(BOUNDARY_N, BOUNDARY_N)
+    x0, x1, y0, y1 = t.extent
+    # row-major from x2_min, x1 varying fastest: [i, j] is the point (x1_j, x2_i)
+    corner = np.array([[x1, y0]])
+    want = t.runs[0].model.predict_proba(t.prepared.scaler.transform(corner))[0]
+    assert values[0, -1] == pytest.approx(want, abs=1e-4)
+
+
+def test_data_message_gives_the_raw_plane_of_both_splits():
+    raw = small(data__features=["x1", "x2", "x1*x2", "sin(x1)"], data__standardize=True)
+    t = trainer_of(raw)
+    d = json.loads(protocol.encode(t.data_message()))
+    assert d["task"] == "binary" and d["classes"] == [0, 1]
+    assert len(d["train"]["x"]) == 210 and len(d["test"]["x"]) == 90 and len(d["train"]["x"][0]) == 2
+    assert t.prepared.X_train.shape == (210, 4)
+    X = np.array(d["train"]["x"])
+    assert d["extent"][0] < X[:, 0].min() and X[:, 0].max() < d["extent"][1]
+
+
+def test_deep_networks_are_not_drawn():
+    t = trainer_of(small(model__hidden=[9, 3]))
+    assert t.frame(boundary=True)["runs"][0]["network"] is None
+
+
+# -- the same numbers as deepbasics train ----------------------------------------------------------
+def _train_costs(tmp_path, tomls: dict) -> dict:
+    """{name: cost history} of real ``deepbasics train`` runs of the TOML texts, side by side."""
+    procs = {}
+    for name, text in tomls.items():
+        path = tmp_path / f"{name}.toml"
+        path.write_text(text)
+        procs[name] = subprocess.Popen([sys.executable, "-m", "deepbasics", "train", str(path), "--out",
+                                        str(tmp_path / name), "--quiet", "--no-report", "--json",
+                                        str(tmp_path / f"{name}.json")],
+                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    costs = {}
+    for name, proc in procs.items():
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+        costs[name] = json.loads((tmp_path / f"{name}.json").read_text())["runs"][0]["history"]["history"]["cost"]
+    return costs
+
+
+def test_an_exported_config_run_by_deepbasics_train_gives_the_same_cost_at_every_epoch(tmp_path):
+    """Trained in uneven chunks (as the worker trains), exported, run by the real command line:
+    the cost histories are equal to the last bit, for a plain run and for one with derived
+    features, BatchNorm after the activation, dropout, L2, Nesterov momentum and a decaying rate
+    (compare mode)."""
+    a = small()
+    b = small(data__features=["x1", "x2", "x1^2", "x1*x2"], model__batch_norm=True,
+              model__batch_norm_position="after", model__hidden=[6, 3], model__dropout=0.2, model__l2=0.01)
+    b["optimizer"] = {"name": "momentum", "lr": 0.01, "beta": 0.9, "form": "nesterov"}
+    b["schedule"] = {"name": "inverse_time", "decay_rate": 0.5, "interval": 3}
+    b["train"]["batch_size"] = 32
+    t = trainer_of(a, b)
+    frames = []
+    for n in (1, 4, 2, 9, 1):
+        t.advance(n)
+        frames.append(t.frame(boundary=False))
+    exported = t.export()
+    assert exported["filename"] == "playground.toml" and "epochs = 17" in exported["toml"]
+    costs = _train_costs(tmp_path, {"a": exported["toml"], "b": exported["compare"]["toml"]})
+    cost_a, cost_b = costs["a"], costs["b"]
+    assert len(cost_a) == len(cost_b) == 17
+    assert costs_of(frames, 0) == cost_a
+    assert costs_of(frames, 1) == cost_b
+    assert costs_of(frames, 0) != costs_of(frames, 1)
+
+
+@pytest.mark.slow
+def test_the_jax_engine_exports_the_same_numbers_too(tmp_path):
+    pytest.importorskip("jax")
+    raw = small(train__engine="jax")
+    t = trainer_of(raw)
+    frames = []
+    for n in (1, 4, 2, 9, 1):
+        t.advance(n)
+        frames.append(t.frame(boundary=False))
+    assert costs_of(frames) == _train_costs(tmp_path, {"jax": t.export()["toml"]})["jax"]
+
+
+def test_chunked_training_equals_one_fit_with_the_test_curve_from_the_test_split():
+    raw = small()
+    t = trainer_of(raw)
+    for n in (3, 1, 6):
+        t.advance(n)
+    points = t.runs[0].take_points()
+    cfg = protocol.check_config(raw)
+    prep = experiment.prepare(cfg)
+    model, loss = experiment.build_model(cfg, prep.dataset, 2)
+    args = experiment.fit_arguments(cfg, prep, loss, experiment.make_optimizer(cfg.optimizer),
+                                    experiment.make_schedule(cfg.schedule))
+    args["validation_data"] = (prep.X_test, prep.y_test)
+    history = model.fit(prep.X_train, prep.y_train, epochs=10, **args)
+    assert points["cost"] == history["cost"]
+    assert points["test_cost"] == history["val_loss"] and points["test_accuracy"] == history["val_accuracy"]
+    assert np.array_equal(t.runs[0].model.get_weights()[0], model.get_weights()[0])
+
+
+# -- compare mode ----------------------------------------------------------------------------------
+def test_compare_runs_start_from_the_same_weights_and_shuffles():
+    a = small()
+    b = small()
+    b["optimizer"] = {"name": "gd", "lr": 0.0001}
+    t = trainer_of(a, b)
+    wa, wb = t.runs[0].model.get_weights(), t.runs[1].model.get_weights()
+    assert all(np.array_equal(x, y) for x, y in zip(wa, wb))
+    same = trainer_of(a, copy.deepcopy(a))
+    same.advance(4)
+    f = same.frame(boundary=True)
+    assert [r["label"] for r in f["runs"]] == ["A", "B"]
+    assert f["runs"][0]["points"] == f["runs"][1]["points"]
+    assert f["runs"][0]["boundary"] == f["runs"][1]["boundary"]
+
+
+# -- divergence ------------------------------------------------------------------------------------
+def diverging() -> dict:
+    raw = small(model__init="standard_normal", model__activation="linear")
+    raw["optimizer"] = {"name": "gd", "lr": 10.0}       # a linear network's weights blow up within epochs
+    return raw
+
+
+def test_a_diverged_run_stops_at_its_last_good_epoch_with_a_message():
+    t = trainer_of(diverging())
+    t.advance(50)
+    run = t.runs[0]
+    assert run.diverged and t.all_diverged
+    assert f"epoch {run.epoch}" in run.diverged and "smaller learning rate" in run.diverged
+    assert run.epoch < 50 and len(run.points["cost"]) == run.epoch
+    assert all(np.isfinite(w).all() for w in run.model.get_weights())
+    before = run.epoch
+    t.advance(5)
+    assert run.epoch == before
+
+
+# -- the worker process ------------------------------------------------------------------------------
+class Worker:
+    """A worker spawned exactly as the server spawns it, driven over its Pipe."""
+
+    def __init__(self):
+        ctx = multiprocessing.get_context("spawn")
+        self.conn, child = ctx.Pipe()
+        self.process = ctx.Process(target=session.worker_main, args=(child,), daemon=True)
+        self.process.start()
+        child.close()
+
+    def send(self, command: dict) -> None:
+        self.conn.send(command)
+
+    def until(self, kind: str, timeout: float = 30.0, where=lambda m: True) -> dict:
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if self.conn.poll(max(0.0, end - time.monotonic())):
+                msg = json.loads(self.conn.recv())
+                if msg["type"] == kind and where(msg):
+                    return msg
+        raise AssertionError(f"no {kind!r} message within {timeout} s")
+
+    def drain(self, seconds: float = 0.3) -> list:
+        out, end = [], time.monotonic() + seconds
+        while self.conn.poll(max(0.0, end - time.monotonic())):
+            out.append(json.loads(self.conn.recv()))
+        return out
+
+    def stop(self):
+        self.send({"type": "stop"})
+        self.process.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def spawned():
+    w = Worker()
+    yield w
+    if w.process.is_alive():
+        w.process.kill()
+        w.process.join(timeout=5)
+
+
+@pytest.fixture
+def worker(spawned):
+    """One spawned worker for the module (starting one costs seconds), paused and uncapped."""
+    assert spawned.process.is_alive()
+    spawned.send({"type": "speed", "epochs_per_second": None})
+    spawned.send({"type": "pause"})
+    spawned.drain()
+    return spawned
+
+
+def test_a_fresh_worker_needs_a_configuration_first(worker):
+    worker.send({"type": "play"})
+    assert "configuration first" in worker.until("error")["message"]
+
+
+def test_the_worker_plays_pauses_steps_resets_and_exports(worker):
+    worker.send({"type": "configure", "config": small(), "compare": None})
+    assert worker.until("data")["task"] == "binary"
+    assert worker.until("frame")["epoch"] == 0
+    assert worker.until("status")["state"] == "paused"
+    worker.send({"type": "play"})
+    assert worker.until("status")["state"] == "running"
+    frames, end = [], time.monotonic() + 0.8
+    while time.monotonic() < end:
+        frames.append(worker.until("frame"))
+    epochs = [f["epoch"] for f in frames]
+    assert epochs == sorted(epochs) and epochs[-1] > epochs[0] > 0
+    assert any(f["runs"][0]["boundary"] for f in frames[1:])
+    worker.send({"type": "pause"})
+    paused = worker.until("status", where=lambda m: m["state"] == "paused")
+    tail = worker.drain()
+    assert all(m["type"] != "frame" or m["epoch"] <= paused["epoch"] for m in tail)
+    worker.send({"type": "step"})
+    stepped = worker.until("frame")
+    assert stepped["epoch"] == paused["epoch"] + 1 and stepped["runs"][0]["points"]["epoch"] == [stepped["epoch"]]
+    assert worker.until("status")["state"] == "paused"
+    worker.send({"type": "export"})
+    assert f"epochs = {stepped['epoch']}" in worker.until("export")["toml"]
+    worker.send({"type": "reset"})
+    assert worker.until("frame")["epoch"] == 0
+    assert worker.until("status") == {"type": "status", "state": "paused", "epoch": 0, "message": None}
+
+
+def test_a_bad_configuration_changes_nothing_and_the_speed_cap_holds(worker):
+    worker.send({"type": "configure", "config": small(), "compare": None})
+    worker.until("status")
+    bad = small(model__hidden=[3, 200])
+    worker.send({"type": "configure", "config": bad, "compare": None})
+    err = worker.until("error")
+    assert err["key"] == "model.hidden"
+    worker.send({"type": "speed", "epochs_per_second": 20})
+    worker.send({"type": "play"})
+    first = worker.until("frame", where=lambda m: m["epoch"] > 0)
+    time.sleep(1.0)
+    worker.send({"type": "pause"})
+    last = worker.until("status", where=lambda m: m["state"] == "paused")
+    rate = (last["epoch"] - first["epoch"]) / 1.0
+    assert 5 <= rate <= 40, rate                        # capped near 20 epochs/s, not hundreds
+    worker.send({"type": "export"})
+    assert "hidden = [5, 2]" in worker.until("export")["toml"]      # the bad one never replaced it
+
+
+def test_a_diverging_run_pauses_with_the_epoch_and_advice(worker):
+    worker.send({"type": "configure", "config": diverging(), "compare": None})
+    worker.until("status")
+    worker.send({"type": "play"})
+    status = worker.until("status", where=lambda m: m["state"] == "diverged")
+    assert f"epoch {status['epoch']}" in status["message"] and "smaller learning rate" in status["message"]
+    worker.send({"type": "play"})
+    again = worker.until("status")
+    assert again["state"] == "diverged" and again["epoch"] == status["epoch"]
+    # compare mode: the run that diverged stays where it stopped, play trains the other one on
+    worker.send({"type": "configure", "config": diverging(), "compare": small()})
+    worker.until("status")
+    worker.send({"type": "play"})
+    status = worker.until("status", where=lambda m: m["state"] == "diverged")
+    assert status["message"].startswith("run A: training diverged at epoch")
+    worker.send({"type": "play"})
+    assert worker.until("status")["state"] == "running"
+    frame = worker.until("frame", where=lambda m: m["runs"][1]["epoch"] > status["epoch"] + 10)
+    assert frame["runs"][0]["epoch"] <= status["epoch"] and frame["runs"][0]["points"]["epoch"] == []
+
+
+def test_the_worker_stops_when_asked(worker):
+    worker.stop()
+    assert worker.process.exitcode == 0
+
+
+@pytest.mark.parametrize("data, fractions", [({"name": "moons", "n_samples": 2}, [0.7, 0.0, 0.3]),
+                                             ({"name": "xor", "n_samples": 20}, [0.01, 0.0, 0.99])])
+def test_too_few_points_per_class_for_the_split_is_an_error_not_a_hang(data, fractions):
+    """A stratified split that cannot hold out enough (every class keeps one example for training)
+    used to loop forever in the split, freezing the session."""
+    raw = small()
+    raw["data"], raw["split"]["fractions"] = data, fractions
+    cfg = protocol.check_config(raw)
+    with pytest.raises(DeepBasicsError, match="too few examples per class"):
+        Trainer(cfg)
+    raw["split"]["stratify"] = False
+    assert len(Trainer(protocol.check_config(raw)).prepared.y_test) > 0
