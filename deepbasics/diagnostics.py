@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import rand
 from .activations import ReLU, Sigmoid, Tanh
 from .dense import Dense
 from .layer import Context
@@ -36,9 +37,9 @@ def _short_name(layer) -> str:
 def inspect(layers, params, state, loss, X, Y, rng=None) -> list[dict]:
     """One dict of statistics per layer (see the module docstring). ``loss`` applies to the
     output of ``layers`` (pass the fused from-logits loss when the output activation was dropped).
-    Stochastic layers (dropout, RReLU) draw from ``rng`` (default: ``default_rng(0)``, so the
-    statistics of a model are the same every time they are asked for)."""
-    ctx = Context(xp=np, train=True, rng=np.random.default_rng(0) if rng is None else rng)
+    Stochastic layers (dropout, RReLU) draw from ``rng``, a ``rand.Key`` (default: the key of
+    seed 0, step 0, so the statistics of a model are the same every time they are asked for)."""
+    ctx = Context(xp=np, train=True, rng=rand.step_key(0, 0) if rng is None else rng)
     outputs, caches, x = [], [], X
     for layer, p, s in zip(layers, params, state):
         x, cache, _ = layer.forward(p, s, x, ctx)

@@ -57,6 +57,8 @@ class Run:
         except DivergedError as err:
             history = err.history
             self.diverged = str(err)
+        if self.fit_args["engine"] == "auto":    # keep the engine "auto" picked for the first chunk:
+            self.fit_args["engine"] = self.model.engine_used     # one engine per run, and in its export
         self.epoch = start + len(history.epoch)
         self._record(history)
 
@@ -209,7 +211,8 @@ class Trainer:
         return out
 
     def _toml(self, run: Run) -> str:
-        cfg = dataclasses.replace(run.cfg, train=dataclasses.replace(run.cfg.train, epochs=max(run.epoch, 1)))
+        cfg = dataclasses.replace(run.cfg, train=dataclasses.replace(run.cfg.train, epochs=max(run.epoch, 1),
+                                                                      engine=run.fit_args["engine"]))
         return config_mod.to_toml(cfg.to_dict())
 
 
