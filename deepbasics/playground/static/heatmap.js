@@ -36,8 +36,13 @@ function regressionScale(data) {
 
 // Paint `grid` ({n, values}) into an n x n image.
 export function gridImage(grid, task, data) {
-  const n = grid.n;
   const scale = task === "regression" ? regressionScale(data) : null;
+  return paintCells(grid.n, (k) => cellColor(grid.values[k], task, scale));
+}
+
+// An n x n canvas whose cell k = r * n + c gets the colour colorAt(k) ([R, G, B]); grid rows run
+// from x2_min upwards, so row r is drawn n - 1 - r pixels from the top.
+export function paintCells(n, colorAt) {
   const canvas = document.createElement("canvas");
   canvas.width = n;
   canvas.height = n;
@@ -45,7 +50,7 @@ export function gridImage(grid, task, data) {
   const img = ctx.createImageData(n, n);
   for (let r = 0; r < n; r++) {
     for (let c = 0; c < n; c++) {
-      const [R, G, B] = cellColor(grid.values[r * n + c], task, scale);
+      const [R, G, B] = colorAt(r * n + c);
       const i = ((n - 1 - r) * n + c) * 4;
       img.data[i] = R; img.data[i + 1] = G; img.data[i + 2] = B; img.data[i + 3] = 255;
     }

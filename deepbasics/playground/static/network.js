@@ -3,7 +3,7 @@
 // heatmap of what it computes over the plane; every weight is a line, blue when positive, orange
 // when negative, thicker for a larger |w| (relative to the largest weight of its matrix).
 
-import {diverging, fitCanvas} from "./heatmap.js";
+import {diverging, fitCanvas, paintCells} from "./heatmap.js";
 
 const FEATURES = {
   "x1": (a) => a, "x2": (a, b) => b, "x1^2": (a) => a * a, "x2^2": (a, b) => b * b,
@@ -17,20 +17,7 @@ const G = 16;     // the server's unit grids are 16 x 16
 function tile(values, n, centre = 0) {
   let m = 1e-12;
   for (const v of values) if (Number.isFinite(v)) m = Math.max(m, Math.abs(v - centre));
-  const canvas = document.createElement("canvas");
-  canvas.width = n;
-  canvas.height = n;
-  const ctx = canvas.getContext("2d");
-  const img = ctx.createImageData(n, n);
-  for (let r = 0; r < n; r++) {
-    for (let c = 0; c < n; c++) {
-      const [R, G2, B] = diverging((values[r * n + c] - centre) / m);
-      const i = ((n - 1 - r) * n + c) * 4;
-      img.data[i] = R; img.data[i + 1] = G2; img.data[i + 2] = B; img.data[i + 3] = 255;
-    }
-  }
-  ctx.putImageData(img, 0, 0);
-  return canvas;
+  return paintCells(n, (k) => diverging((values[k] - centre) / m));
 }
 
 function featureTile(name, extent) {
