@@ -14,6 +14,7 @@ from deepbasics.batchnorm import BatchNorm
 from deepbasics.errors import DeepBasicsError
 from deepbasics.playground import presets, protocol
 from deepbasics.playground.rates import GrowingRates
+from deepbasics.playground.trainer import Trainer
 
 
 def base() -> dict:
@@ -192,6 +193,24 @@ def test_the_chapter_presets_match_the_shipped_chapter_configs():
     assert (a.model.init, a.model.activation, a.model.batch_norm, len(a.model.hidden)) == \
         ("standard_normal", "sigmoid", False, 20)
     assert (b.model.init, b.model.activation, b.model.batch_norm, len(b.model.hidden)) == ("he_normal", "relu", True, 20)
+
+
+def test_the_gradient_descent_depth_preset_shows_the_gradient_vanish_and_the_cure_train():
+    """Depth 20 under plain GD: sigmoid's first layer gets a gradient ~1e-13 of its last layer's and
+    the cost stays at log 2, while He + ReLU + BatchNorm keeps its gradients level and learns."""
+    deep = next(p for p in presets.presets() if p["id"] == "compare-deep-gd")
+    a, b = protocol.check_config(deep["config"]), protocol.compare_config(deep["config"], deep["compare"])[0]
+    assert a.optimizer == b.optimizer == {"name": "gd", "lr": 0.1}
+    t = Trainer(a, b)
+    t.advance(1)
+    first = t.frame(boundary=False)["runs"]
+    t.advance(14)
+    last = t.frame(boundary=False)["runs"]
+    grads = [[layer["grad_norm"] for layer in run["layers"]] for run in first]
+    assert grads[0][0] < 1e-9 * grads[0][-1]                    # sigmoid: vanished
+    assert grads[1][0] > 0.1 * grads[1][-1]                     # He + ReLU + BatchNorm: level
+    assert last[0]["points"]["cost"][-1] > 0.69                 # stuck at log 2
+    assert last[1]["points"]["cost"][-1] < 0.3
 
 
 # -- the schedule cache --------------------------------------------------------------------------

@@ -36,9 +36,10 @@ def _chapter(optimizer: dict, schedule: dict | None = None) -> dict:
             "schedule": dict(schedule or {"name": "constant"})}
 
 
-def _deep(init: str, activation: str, batch_norm: bool) -> dict:
-    """Depth 20, width 64 on standardised moons, Adam 1e-3 (the vanishing-gradient recipe)."""
-    raw = _chapter({"name": "adam", "lr": 0.001})
+def _deep(init: str, activation: str, batch_norm: bool, optimizer=None) -> dict:
+    """Depth 20, width 64 on standardised moons, Adam 1e-3 unless ``optimizer`` says otherwise
+    (the vanishing-gradient recipe)."""
+    raw = _chapter(optimizer or {"name": "adam", "lr": 0.001})
     raw["data"]["standardize"] = True
     raw["model"].update(hidden=[64] * 20, activation=activation, init=init, batch_norm=batch_norm)
     return raw
@@ -47,6 +48,7 @@ def _deep(init: str, activation: str, batch_norm: bool) -> dict:
 GD = {"name": "gd", "lr": 0.0001}
 MOMENTUM = {"name": "momentum", "lr": 0.001, "beta": 0.9}
 ADAM = {"name": "adam", "lr": 0.0001}
+DEEP_GD = {"name": "gd", "lr": 0.1}
 
 
 def presets() -> list[dict]:
@@ -62,6 +64,10 @@ def presets() -> list[dict]:
         ("compare-gd-adam", "Compare: gradient descent vs Adam (the chapter's rates)", _chapter(GD), _chapter(ADAM)),
         ("compare-deep", "Compare, depth 20: N(0,1) + sigmoid vs He + ReLU + BatchNorm",
          _deep("standard_normal", "sigmoid", False), _deep("he_normal", "relu", True)),
+        # With plain gradient descent nothing rescales a small gradient: sigmoid's slope (at most
+        # 1/4) per layer leaves the first layer's gradient ~1e-13 of the last one's, and it stays put.
+        ("compare-deep-gd", "Compare, depth 20, gradient descent: sigmoid (Glorot) vs He + ReLU + BatchNorm",
+         _deep("glorot_normal", "sigmoid", False, DEEP_GD), _deep("he_normal", "relu", True, DEEP_GD)),
     ]
     return [{"id": i, "title": t, "config": c, "compare": b} for i, t, c, b in items]
 
