@@ -30,7 +30,7 @@ playground: $(VENV)/.installed
 # The playground's browser tests drive Debian's chromium: installed here when missing and root.
 chromium:
 	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
-	if [ "$$(id -u)" = 0 ]; then apt-get update && apt-get install -y chromium; \
+	if [ "$$(id -u)" = 0 ]; then apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; \
 	else echo "make test needs Chromium for the playground's browser tests: install it (e.g. sudo apt-get install chromium) and run make test again" >&2; exit 1; fi
 
 # The document's golden figures run here; slow end-to-end runs are marked and run by `make test-all`.
