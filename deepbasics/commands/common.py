@@ -243,7 +243,7 @@ def run_all(runs, prepared: dict, *, jobs: int | None, quiet: bool, emit, checkp
                 if meanwhile is not None and helper is None and pending:
                     helper = threading.Thread(target=meanwhile, daemon=True)
                     helper.start()
-        pool.close()
+        pool.terminate()      # every result is in: no need to wait (~0.2 s) while the idle workers unload JAX
     except KeyboardInterrupt:
         stop.set()                                    # each run saves its checkpoint and returns
         saved = []
