@@ -70,14 +70,29 @@ def _size(n_samples, at_least: int, what: str) -> int:
 
 
 def moons(n_samples: int = 900, noise: float = 0.2, seed: int = 3):
-    """Two interleaving half circles (scikit-learn's make_moons) with Gaussian noise."""
-    from sklearn.datasets import make_moons
+    """Two interleaving half circles with Gaussian noise: scikit-learn's make_moons, bit for bit.
+
+    With t_k evenly spaced in [0, pi] (n // 2 points on the upper moon, the rest on the lower):
+    upper (label 0) = (cos t, sin t), lower (label 1) = (1 - cos t, 0.5 - sin t). The rows are
+    shuffled by permuting arange(n) with the RandomState, then noise * N(0, 1) is added to every
+    coordinate, drawing from the same RandomState in the same order as scikit-learn does (so the
+    data equals make_moons(n, noise=noise, random_state=RandomState(seed)); a test checks it).
+    Written here so that loading moons does not import scikit-learn (about a second)."""
     n_samples = check_positive_int("n_samples", n_samples)
     noise = check_nonnegative("noise", noise)
     if n_samples < 2:
         raise DeepBasicsError("moons needs n_samples >= 2 (one point per moon at least)")
-    X, y = make_moons(n_samples=n_samples, noise=noise, random_state=np.random.RandomState(seed))
-    return X.astype(np.float64), y.astype(np.int64)
+    rng = np.random.RandomState(seed)
+    n_out = n_samples // 2
+    t_out, t_in = np.linspace(0, np.pi, n_out), np.linspace(0, np.pi, n_samples - n_out)
+    X = np.vstack([np.append(np.cos(t_out), 1 - np.cos(t_in)),
+                   np.append(np.sin(t_out), 1 - np.sin(t_in) - 0.5)]).T
+    y = np.hstack([np.zeros(n_out, dtype=np.int64), np.ones(n_samples - n_out, dtype=np.int64)])
+    order = np.arange(n_samples)
+    rng.shuffle(order)
+    X, y = X[order], y[order]
+    X += rng.normal(scale=noise, size=X.shape)
+    return X.astype(np.float64), y
 
 
 def circles(n_samples: int = 900, noise: float = 0.1, factor: float = 0.5, seed: int = 0):

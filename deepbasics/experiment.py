@@ -172,10 +172,10 @@ class RunResult:
     n_params: int = 0
 
     def to_json(self) -> dict:
-        """The result without the large arrays, JSON-safe (NaN as null)."""
-        d = dataclasses.asdict(self)
-        d.pop("boundary")
-        return ckpt_io._json_safe(d)
+        """The result without the large arrays, JSON-safe (NaN as null). _json_safe builds new
+        containers, so no deep copy first (dataclasses.asdict would copy every history value)."""
+        return ckpt_io._json_safe({f.name: getattr(self, f.name) for f in dataclasses.fields(self)
+                                   if f.name != "boundary"})
 
 
 class Recorder:

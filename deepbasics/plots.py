@@ -42,6 +42,14 @@ def _png(fig) -> bytes:
     return buffer.getvalue()
 
 
+def warm_up() -> None:
+    """Draw a tiny figure and discard it: loads matplotlib, its Agg renderer and its font (about a
+    quarter of a second, once per process), so that the first real figure does not pay for it."""
+    fig, axes = _figure(1.0, 1.0)
+    axes[0, 0].set_title("0")
+    _png(fig)
+
+
 def _series(result, key):
     """(epochs, values) of a history column, NaNs (epochs without the value) dropped."""
     hist = result.history.get("history", {})

@@ -31,6 +31,15 @@ def test_moons_is_the_documents_data():
     assert np.array_equal(X, Xr) and np.array_equal(y, yr)
 
 
+@pytest.mark.parametrize("n, noise, seed", [(2, 0.2, 0), (3, 0.0, 1), (101, 0.05, 7), (900, 0.2, 3),
+                                            (1000, 0.3, 2**32 - 1)])
+def test_moons_equals_scikit_learn_bit_for_bit(n, noise, seed):
+    from sklearn.datasets import make_moons
+    X, y = datasets.moons(n, noise, seed)
+    Xr, yr = make_moons(n_samples=n, noise=noise, random_state=np.random.RandomState(seed))
+    assert X.tobytes() == Xr.astype(np.float64).tobytes() and np.array_equal(y, yr)
+
+
 def test_xor_labels_follow_the_quadrants_without_noise():
     X, y = datasets.xor(n_samples=500, noise=0.0, seed=1)
     assert np.array_equal(y, ((X[:, 0] > 0) ^ (X[:, 1] > 0)).astype(int))

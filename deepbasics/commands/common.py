@@ -10,6 +10,7 @@ import os
 import queue as queue_mod
 import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -186,11 +187,14 @@ def _resume_from(path, resume: bool):
 
 
 def run_all(runs, prepared: dict, *, jobs: int | None, quiet: bool, emit, checkpoints=None,
-            resume: bool = False) -> list:
+            resume: bool = False, meanwhile=None) -> list:
     """Train every (label, cfg) of ``runs``; in ``jobs`` processes when there are several.
 
     checkpoints  a folder: each run keeps checkpoints/<label>.npz there (final weights; on
                  Ctrl-C the state reached); with ``resume`` a run continues from its file
+    meanwhile    with several processes, a function to run on a thread of this process once the
+                 first run has finished (a core is free then), e.g. loading the report's plotting
+                 library; it has finished when run_all returns
     Progress: one bar over all the runs' epochs (a terminal), or a line per tenth. Ctrl-C asks
     every run to save its checkpoint, waits for them, then raises CompareInterrupted.
     """
@@ -217,7 +221,7 @@ def run_all(runs, prepared: dict, *, jobs: int | None, quiet: bool, emit, checkp
     total = sum(cfg.train.epochs for _, cfg in runs)
     bar = None if quiet else Progress(total, desc=f"{len(runs)} runs on {jobs} processes", mode=mode)
     pool = ctx.Pool(jobs, initializer=_worker_init, initargs=(q, stop))
-    pending = {}
+    pending, helper = {}, None
     try:
         for i, (label, cfg) in enumerate(runs):
             pending[i] = pool.apply_async(_work, (i, label, cfg, paths[label],
@@ -236,7 +240,10 @@ def run_all(runs, prepared: dict, *, jobs: int | None, quiet: bool, emit, checkp
                 results[i] = pending.pop(i).get()     # a worker's DeepBasicsError is re-raised here
                 if not quiet:
                     _print_above(bar, emit, result_line(results[i]))
-        pool.close()
+                if meanwhile is not None and helper is None and pending:
+                    helper = threading.Thread(target=meanwhile, daemon=True)
+                    helper.start()
+        pool.terminate()      # every result is in: no need to wait (~0.2 s) while the idle workers unload JAX
     except KeyboardInterrupt:
         stop.set()                                    # each run saves its checkpoint and returns
         saved = []
@@ -257,6 +264,8 @@ def run_all(runs, prepared: dict, *, jobs: int | None, quiet: bool, emit, checkp
         if bar is not None:
             bar.close()
         pool.join()
+        if helper is not None:
+            helper.join()
     return results
 
 

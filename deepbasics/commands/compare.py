@@ -77,7 +77,8 @@ def compare(args, spec: str, *, command: str) -> int:
             results, start = _on_cluster(args, runs, folder, emit)
         else:
             results = common.run_all(runs, prepared, jobs=args.jobs, quiet=args.quiet, emit=emit,
-                                     checkpoints=folder, resume=args.resume)
+                                     checkpoints=folder, resume=args.resume,
+                                     meanwhile=None if args.no_report else _warm_plots)
     except common.CompareInterrupted as stop:
         again = " ".join([command, "--resume"] if "--resume" not in command.split() else [command])
         print(f"deepbasics: interrupted; {len(stop.saved)} run(s) saved their state in {folder}; "
@@ -91,6 +92,11 @@ def compare(args, spec: str, *, command: str) -> int:
     if not args.quiet:
         emit(f"{len(results)} runs in {wall:.1f} s")
     return 0
+
+
+def _warm_plots() -> None:
+    from .. import plots
+    plots.warm_up()
 
 
 def _on_cluster(args, runs, folder, emit):
