@@ -262,24 +262,27 @@ def architecture(layers) -> list[dict]:
     return [layer_spec(layer) for layer in layers]
 
 
+def _class_from(saved: dict, what: str, table: dict):
+    """The class a checkpoint names for ``what`` ("optimizer", "loss"), looked up by class name
+    in the library's own ``table`` (never imported or evaluated from the file)."""
+    by_name = {cls.__name__: cls for cls in table.values()}
+    if saved.get("class") not in by_name:
+        raise DeepBasicsError(f"the checkpoint's {what} {saved.get('class')!r} is not one of {', '.join(by_name)}")
+    return by_name[saved["class"]]
+
+
 def _optimizer_from(saved: dict | None):
     from . import optim
     if saved is None:
         return None
-    table = {cls.__name__: cls for cls in optim.OPTIMIZERS.values()}
-    if saved.get("class") not in table:
-        raise DeepBasicsError(f"the checkpoint's optimizer {saved.get('class')!r} is not one of {', '.join(table)}")
-    return table[saved["class"]](**saved["settings"])
+    return _class_from(saved, "optimizer", optim.OPTIMIZERS)(**saved["settings"])
 
 
 def _loss_from(saved: dict | None):
     from . import losses
     if saved is None:
         return None
-    table = {cls.__name__: cls for cls in losses.LOSSES.values()}
-    if saved.get("class") not in table:
-        raise DeepBasicsError(f"the checkpoint's loss {saved.get('class')!r} is not one of {', '.join(table)}")
-    cls = table[saved["class"]]
+    cls = _class_from(saved, "loss", losses.LOSSES)
     return cls(from_logits=True) if saved.get("from_logits") else cls()
 
 

@@ -199,24 +199,23 @@ export class Charts {
     const pick = (field) => getters.map((get) => get(field));
     const key = `${runs.length}|${this.logCost}`;
 
-    const costs = pick("cost"), tests = pick("test_cost");
-    const costSeries = [], costData = [x];
-    runs.forEach((_, i) => {
-      const color = RUN_COLORS[i ? "B" : "A"];
-      costSeries.push(line(`${labels[i]}train`, color, undefined), line(`${labels[i]}test`, color, [6, 4]));
-      costData.push(costs[i], tests[i]);
-    });
-    this.cost.draw(key, () => baseOptions(costSeries, {log: this.logCost, yLabel: "cost"}), costData);
-
-    if (task !== "regression") {
-      const acc = pick("accuracy"), tacc = pick("test_accuracy");
-      const accSeries = [], accData = [x];
+    // Each run's training curve (solid) and test curve (dashed), in the run's colour.
+    const trainAndTest = (trainField, testField) => {
+      const train = pick(trainField), test = pick(testField);
+      const series = [], data = [x];
       runs.forEach((_, i) => {
         const color = RUN_COLORS[i ? "B" : "A"];
-        accSeries.push(line(`${labels[i]}train`, color, undefined), line(`${labels[i]}test`, color, [6, 4]));
-        accData.push(acc[i], tacc[i]);
+        series.push(line(`${labels[i]}train`, color, undefined), line(`${labels[i]}test`, color, [6, 4]));
+        data.push(train[i], test[i]);
       });
-      this.accuracy.draw(`${runs.length}`, () => baseOptions(accSeries, {yLabel: "accuracy"}), accData);
+      return {series, data};
+    };
+    const cost = trainAndTest("cost", "test_cost");
+    this.cost.draw(key, () => baseOptions(cost.series, {log: this.logCost, yLabel: "cost"}), cost.data);
+
+    if (task !== "regression") {
+      const acc = trainAndTest("accuracy", "test_accuracy");
+      this.accuracy.draw(`${runs.length}`, () => baseOptions(acc.series, {yLabel: "accuracy"}), acc.data);
     }
 
     const lrs = pick("lr");
