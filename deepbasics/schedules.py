@@ -49,11 +49,16 @@ class Schedule(ABC):
 
     def rates(self, lr0: float, epochs: int, steps_per_epoch: int) -> np.ndarray:
         """The rate of every update of a run, shape (epochs, steps_per_epoch), float64."""
+        return self.rates_of_epochs(lr0, 0, epochs, steps_per_epoch)
+
+    def rates_of_epochs(self, lr0: float, start: int, stop: int, steps_per_epoch: int) -> np.ndarray:
+        """The rates of the updates of epochs start..stop-1, shape (stop - start, steps_per_epoch),
+        float64: rows start..stop-1 of ``rates`` (a run continued in chunks computes each once)."""
         if self.unit == "step":
             return np.array([[self(lr0, e * steps_per_epoch + s) for s in range(steps_per_epoch)]
-                             for e in range(epochs)], dtype=np.float64)
+                             for e in range(start, stop)], dtype=np.float64).reshape(stop - start, steps_per_epoch)
         lag = 1 if self.timing == "document" else 0
-        per_epoch = np.array([self(lr0, max(e - lag, 0)) for e in range(epochs)], dtype=np.float64)
+        per_epoch = np.array([self(lr0, max(e - lag, 0)) for e in range(start, stop)], dtype=np.float64)
         return np.repeat(per_epoch[:, None], steps_per_epoch, axis=1)
 
     def rate_after_epoch(self, lr0: float, epoch: int, steps_per_epoch: int) -> float:

@@ -72,3 +72,13 @@ def test_inverse_time_decay_properties(lr0, k, interval, t):
 def test_bad_schedules_are_named(make, match):
     with pytest.raises(db.DeepBasicsError, match=match):
         make()
+
+
+@pytest.mark.parametrize("schedule", [
+    schedules.InverseTimeDecay(1.0), schedules.InverseTimeDecay(1.0, interval=3, timing="immediate"),
+    schedules.ExponentialDecay(0.9, decay_every=2, unit="step"), schedules.StepDecay(0.5, step_size=4),
+])
+def test_rates_of_epochs_are_the_rows_of_rates(schedule):
+    whole = schedule.rates(0.1, 12, 5)
+    for start, stop in ((0, 12), (3, 7), (11, 12), (5, 5)):
+        assert np.array_equal(schedule.rates_of_epochs(0.1, start, stop, 5), whole[start:stop])

@@ -3,8 +3,8 @@
 ``Sequential.fit`` asks its schedule for the rate of every update from epoch 0 to ``epochs``
 (``Schedule.rates``, a Python loop), so a run continued chunk by chunk to epoch E would pay
 O(E) at every chunk. ``GrowingRates`` wraps the run's schedule and computes each epoch's rate
-once, with the same formula and the same calls as ``Schedule.rates`` (so the numbers are the
-same bits); epoch-unit rates are returned as a broadcast view, O(epochs) memory.
+once, through the schedule's own ``rates_of_epochs`` (so the numbers are the same bits);
+epoch-unit rates are returned as a broadcast view, O(epochs) memory.
 """
 from __future__ import annotations
 
@@ -33,19 +33,11 @@ class GrowingRates(Schedule):
             self._key, self._rates = (lr0, steps_per_epoch), np.empty((0,))
         have = len(self._rates) if self.unit == "epoch" else len(self._rates) // max(steps_per_epoch, 1)
         if epochs > have:
-            self._rates = np.concatenate([self._rates, self._compute(lr0, have, max(epochs, 2 * have),
-                                                                     steps_per_epoch)])
+            new = self.inner.rates_of_epochs(lr0, have, max(epochs, 2 * have), steps_per_epoch)
+            self._rates = np.concatenate([self._rates, new.reshape(-1) if self.unit == "step" else new[:, 0]])
         if self.unit == "step":
             return self._rates[:epochs * steps_per_epoch].reshape(epochs, steps_per_epoch)
         return np.broadcast_to(self._rates[:epochs, None], (epochs, steps_per_epoch))
-
-    def _compute(self, lr0: float, start: int, stop: int, steps: int) -> np.ndarray:
-        """Rates of epochs start..stop-1: per epoch, or per update (flattened) for unit "step"."""
-        if self.unit == "step":
-            return np.array([self.inner(lr0, e * steps + s) for e in range(start, stop) for s in range(steps)],
-                            dtype=np.float64)
-        lag = 1 if self.timing == "document" else 0
-        return np.array([self.inner(lr0, max(e - lag, 0)) for e in range(start, stop)], dtype=np.float64)
 
     def __repr__(self) -> str:
         return repr(self.inner)
