@@ -5,8 +5,8 @@ import torch
 from hypothesis import given, strategies as st
 
 import deepbasics as db
-from deepbasics.layer import Context
-from deepbasics.rand import step_key
+from deepbasics.nn.layer import Context
+from deepbasics.nn.rand import step_key
 from gradcheck import assert_close_grad, numeric_grad
 
 TRAIN, EVAL = Context(xp=np, train=True), Context(xp=np, train=False)

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 import deepbasics as db
-from deepbasics import config
-from deepbasics.engines import auto
+from deepbasics.runs import config
+from deepbasics.learn.engines import auto
 
 X, y = db.datasets.moons(n_samples=64, noise=0.2, seed=3)
 
@@ -53,7 +53,7 @@ WITHOUT_JAX = """
 import sys, json
 sys.modules["jax"] = None                     # as if JAX were not installed: "import jax" fails
 import deepbasics as db
-from deepbasics.engines import auto
+from deepbasics.learn.engines import auto
 X, y = db.datasets.moons(n_samples=64, noise=0.2, seed=3)
 picked = [auto.resolve("auto", updates=10**7, work=10**4) for _ in range(2)]
 model = db.Sequential([db.Dense(3), db.Tanh(), db.Dropout(0.2), db.Dense(1), db.Sigmoid()], input_dim=2, seed=0)

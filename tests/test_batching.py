@@ -2,7 +2,8 @@
 import numpy as np
 from hypothesis import given, strategies as st
 
-from deepbasics import batching, classic
+from deepbasics.learn import batching
+from deepbasics.studies import classic
 
 
 def test_document_minibatch_shapes():

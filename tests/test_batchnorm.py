@@ -5,8 +5,8 @@ import torch
 from hypothesis import given, strategies as st
 
 import deepbasics as db
-from deepbasics import losses, network
-from deepbasics.layer import Context
+from deepbasics.nn import losses, network
+from deepbasics.nn.layer import Context
 from gradcheck import assert_close_grad, numeric_grad
 
 TRAIN, EVAL = Context(xp=np, train=True), Context(xp=np, train=False)

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from deepbasics import bench
+from deepbasics.studies import bench
 from deepbasics.cli import main
 from deepbasics.errors import DeepBasicsError
 
@@ -110,7 +110,8 @@ def test_cli_bench_prints_the_table_and_writes_json(tmp_path, monkeypatch, capsy
 
 def test_vmap_sweep_trains_the_same_runs_as_sequential_fits():
     pytest.importorskip("jax")
-    from deepbasics import optim, reproduce
+    from deepbasics.learn import optim
+    from deepbasics.studies import reproduce
     X, y = __import__("deepbasics").datasets.moons(n_samples=900, noise=0.2, seed=3)
     lrs = [1e-3, 1e-2]
     _, costs = bench.vmap_sweep_seconds(lrs, epochs=20)

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 import deepbasics as db
-from deepbasics import checkpoint, config, experiment
+from deepbasics.learn import checkpoint
+from deepbasics.runs import config, experiment
 from deepbasics.errors import DeepBasicsError
 
 

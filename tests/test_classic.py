@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import deepbasics as db
-from deepbasics import classic, reproduce
+from deepbasics.studies import classic, reproduce
 
 FIGURES = reproduce.document_figures()["unit_cases"]
 

@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from deepbasics import checkpoint
+from deepbasics.learn import checkpoint
 from deepbasics.cli import main
 
 

@@ -14,10 +14,10 @@ import pytest
 
 distributed = pytest.importorskip("distributed")
 
-from deepbasics import checkpoint  # noqa: E402
-from deepbasics.cli import main  # noqa: E402
-from deepbasics.cluster import connection  # noqa: E402
-from deepbasics.cluster.tasks import RESUME_TOPIC  # noqa: E402
+from deepbasics.learn import checkpoint
+from deepbasics.cli import main
+from deepbasics.cluster import connection
+from deepbasics.cluster.tasks import RESUME_TOPIC
 
 GRID = """name = "sweep"
 [data]

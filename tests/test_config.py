@@ -3,7 +3,7 @@ import sys
 
 import pytest
 
-from deepbasics import config
+from deepbasics.runs import config
 from deepbasics.errors import DeepBasicsError
 
 if sys.version_info >= (3, 11):

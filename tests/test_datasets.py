@@ -2,9 +2,9 @@
 import numpy as np
 import pytest
 
-from deepbasics import datasets
+from deepbasics.data import datasets
 from deepbasics.errors import DeepBasicsError
-from deepbasics.splits import Standardizer, default_fractions, split
+from deepbasics.data.splits import Standardizer, default_fractions, split
 
 GENERATED = ["moons", "circles", "spirals", "xor", "blobs"]
 

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 import deepbasics as db
-from deepbasics import deep, diagnostics
+from deepbasics.studies import deep
+from deepbasics.nn import diagnostics
 from deepbasics.cli import main
 
 X, Y = db.datasets.moons(n_samples=900, noise=0.2, seed=3)

@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given, strategies as st
 
 import deepbasics as db
-from deepbasics import config
-from deepbasics.batching import Truncated, epoch_order
-from deepbasics.train import EarlyStopping
+from deepbasics.runs import config
+from deepbasics.learn.batching import Truncated, epoch_order
+from deepbasics.learn.early_stopping import EarlyStopping
 
 
 def _data():
@@ -169,7 +169,7 @@ def test_drop_last_engines_agree(shuffle):
 def test_resuming_an_early_stopping_run_gives_the_uninterrupted_result(tmp_path):
     """A checkpoint of a run that stopped early is complete; one from mid-fit is not resumed (the
     stopping counters are not stored), so the run starts over: the same numbers either way."""
-    from deepbasics import experiment
+    from deepbasics.runs import experiment
     raw = {"data": {"name": "moons", "n_samples": 300, "seed": 1}, "model": {"hidden": [8]},
            "train": {"epochs": 300, "early_stopping": {"patience": 3}}, "optimizer": {"name": "adam", "lr": 0.05}}
     cfg = config.from_dict(raw)

@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 
 import deepbasics as db
-from deepbasics import optim, rand
-from deepbasics.layer import Context
+from deepbasics.learn import optim
+from deepbasics.nn import rand
+from deepbasics.nn.layer import Context
 
 jax = pytest.importorskip("jax")
 jnp = jax.numpy

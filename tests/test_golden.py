@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import deepbasics as db
-from deepbasics import reproduce
+from deepbasics.studies import reproduce
 
 FIGURES = reproduce.document_figures()
 SHARED_TABLE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "seed_table.json"

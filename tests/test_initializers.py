@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import deepbasics as db
-from deepbasics import initializers
+from deepbasics.nn import initializers
 
 
 def test_he_normal_is_the_documents_initialize_parameters():

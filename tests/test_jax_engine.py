@@ -10,8 +10,9 @@ import pytest
 jax = pytest.importorskip("jax")
 
 import deepbasics as db                                   # noqa: E402
-from deepbasics import batching, optim, reproduce, schedules   # noqa: E402
-from deepbasics.errors import DeepBasicsError             # noqa: E402
+from deepbasics.learn import batching, optim, schedules
+from deepbasics.studies import reproduce
+from deepbasics.errors import DeepBasicsError
 
 X, y = db.datasets.moons(n_samples=300, noise=0.2, seed=3)
 
@@ -181,7 +182,8 @@ def test_validation_inside_the_program_equals_evaluate_on_the_host():
 
 
 def test_a_stop_request_inside_a_fused_block_takes_effect_at_its_end(tmp_path):
-    from deepbasics import checkpoint, config, experiment
+    from deepbasics.learn import checkpoint
+    from deepbasics.runs import config, experiment
 
     class StopAt:
         def update(self, epoch, values):

@@ -3,9 +3,10 @@ import numpy as np
 import pytest
 
 import deepbasics as db
-from deepbasics import losses, network, optim
-from deepbasics.layer import Context
-from deepbasics.step import Setup, TrainState, loss_and_grads, train_step
+from deepbasics.nn import losses, network
+from deepbasics.learn import optim
+from deepbasics.nn.layer import Context
+from deepbasics.learn.step import Setup, TrainState, loss_and_grads, train_step
 
 jax = pytest.importorskip("jax")
 jnp = jax.numpy

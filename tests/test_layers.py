@@ -5,7 +5,7 @@ import torch
 from hypothesis import given, strategies as st
 
 import deepbasics as db
-from deepbasics.layer import Context
+from deepbasics.nn.layer import Context
 from gradcheck import assert_close_grad, numeric_grad
 
 CTX = Context(xp=np, train=True)

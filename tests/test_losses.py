@@ -5,7 +5,7 @@ import torch
 from hypothesis import example, given, strategies as st
 
 import deepbasics as db
-from deepbasics import losses
+from deepbasics.nn import losses
 from gradcheck import assert_close_grad, numeric_grad
 
 

@@ -5,9 +5,9 @@ import torch
 from hypothesis import given, strategies as st
 
 import deepbasics as db
-from deepbasics import losses, network
-from deepbasics.layer import Context
-from deepbasics.step import Setup, TrainState, loss_and_grads, train_step
+from deepbasics.nn import losses, network
+from deepbasics.nn.layer import Context
+from deepbasics.learn.step import Setup, TrainState, loss_and_grads, train_step
 from gradcheck import assert_close_grad, numeric_grad
 
 CTX = Context(xp=np, train=True)
@@ -99,7 +99,7 @@ def test_train_step_is_pure_and_applies_the_optimizer():
 
 def test_split_and_flat_steps_agree():
     """train_step_split (one buffer per array, as the JAX engine runs it) equals train_step."""
-    from deepbasics.step import join_state, split_state, train_step_split
+    from deepbasics.learn.step import join_state, split_state, train_step_split
     layers, params, state = random_mlp([3, 5, 4, 2], "tanh", 1)
     rng = np.random.default_rng(2)
     x, y = rng.normal(size=(6, 3)), rng.normal(size=(6, 2))

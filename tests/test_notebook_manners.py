@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import deepbasics as db
-from deepbasics import progress
+from deepbasics.runs import progress
 
 
 def small_model():
@@ -80,7 +80,7 @@ def test_in_a_jupyter_kernel_progress_is_a_bar_and_a_model_is_a_table():
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient")
     notebook = nbformat.v4.new_notebook(cells=[
-        nbformat.v4.new_code_cell("from deepbasics.progress import Progress, in_notebook\n"
+        nbformat.v4.new_code_cell("from deepbasics.runs.progress import Progress, in_notebook\n"
                                   "print(in_notebook(), Progress(3).mode)"),
         nbformat.v4.new_code_cell("import deepbasics as db\n"
                                   "db.Sequential([db.Dense(2), db.Sigmoid()], input_dim=3, seed=0)")])

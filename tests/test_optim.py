@@ -4,7 +4,7 @@ import pytest
 import torch
 
 import deepbasics as db
-from deepbasics import optim
+from deepbasics.learn import optim
 
 STEPS = 25
 

@@ -9,8 +9,10 @@ import math
 import numpy as np
 import pytest
 
-from deepbasics import activations, config, experiment, initializers, schedules
-from deepbasics.batchnorm import BatchNorm
+from deepbasics.nn import activations, initializers
+from deepbasics.runs import config, experiment
+from deepbasics.learn import schedules
+from deepbasics.nn.batchnorm import BatchNorm
 from deepbasics.errors import DeepBasicsError
 from deepbasics.playground import presets, protocol
 from deepbasics.playground.rates import GrowingRates

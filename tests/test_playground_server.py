@@ -20,7 +20,7 @@ with warnings.catch_warnings():       # newer Starlette prefers httpx2 for its T
     from starlette.testclient import TestClient  # noqa: E402
 from websockets.sync.client import connect  # noqa: E402
 
-from deepbasics.playground import presets, server  # noqa: E402
+from deepbasics.playground import presets, server
 
 
 def small() -> dict:

@@ -11,7 +11,7 @@ import time
 import numpy as np
 import pytest
 
-from deepbasics import experiment
+from deepbasics.runs import experiment
 from deepbasics.errors import DeepBasicsError
 from deepbasics.playground import presets, protocol, session
 from deepbasics.playground.trainer import BOUNDARY_N, UNIT_N, Trainer

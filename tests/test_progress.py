@@ -1,7 +1,7 @@
 """Progress: plain lines off a terminal (every tenth of the run), nothing when off."""
 import io
 
-from deepbasics.progress import Progress, summary
+from deepbasics.runs.progress import Progress, summary
 
 
 def feed(progress, epochs, start=0):

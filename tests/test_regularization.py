@@ -4,10 +4,11 @@ import pytest
 import torch
 
 import deepbasics as db
-from deepbasics import losses, network, optim
-from deepbasics.layer import Context
-from deepbasics.rand import step_key
-from deepbasics.step import Setup, clip_gradients, loss_and_grads
+from deepbasics.nn import losses, network
+from deepbasics.learn import optim
+from deepbasics.nn.layer import Context
+from deepbasics.nn.rand import step_key
+from deepbasics.learn.step import Setup, clip_gradients, loss_and_grads
 from gradcheck import assert_close_grad, numeric_grad
 
 CTX = Context(xp=np, train=True)

@@ -7,7 +7,8 @@ import sys
 
 import pytest
 
-from deepbasics import config, experiment, plots, report
+from deepbasics.runs import config, experiment
+from deepbasics.report import plots, writer as report
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -90,7 +91,7 @@ def test_rows_and_best_run(moons_results):
 
 
 def test_the_core_never_imports_matplotlib_or_tqdm():
-    code = ("import sys, deepbasics, deepbasics.experiment, deepbasics.checkpoint, deepbasics.config;"
+    code = ("import sys, deepbasics, deepbasics.runs.experiment, deepbasics.learn.checkpoint, deepbasics.runs.config;"
             "print(any(m.split('.')[0] in ('matplotlib', 'tqdm') for m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

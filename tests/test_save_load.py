@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import deepbasics as db
-from deepbasics import checkpoint
+from deepbasics.learn import checkpoint
 
 
 def _every_layer():
@@ -68,7 +68,7 @@ def test_float32_model_and_unfitted_model(tmp_path):
 
 
 def test_run_checkpoints_load_as_models(tmp_path):
-    from deepbasics import config, experiment
+    from deepbasics.runs import config, experiment
     cfg = config.from_dict({"data": {"name": "iris"}, "model": {"hidden": [6], "batch_norm": True},
                             "train": {"epochs": 3}})
     prepared = experiment.prepare(cfg)

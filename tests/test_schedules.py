@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 import deepbasics as db
-from deepbasics import schedules
+from deepbasics.learn import schedules
 
 
 def test_inverse_time_decay_is_the_documents_update_lr():

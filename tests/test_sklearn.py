@@ -13,7 +13,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import deepbasics as db
-from deepbasics import config
+from deepbasics.runs import config
 from deepbasics.sklearn import DeepClassifier, DeepRegressor, load_estimator
 
 # Small networks and few epochs keep the ~100 checks at a few seconds; the checks that score

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 
-from .. import __version__
+from ..version import __version__
 from ..errors import DeepBasicsError
 
 DASK_MISSING = "--cluster needs Dask's distributed scheduler: pip install 'deepbasics[dask]'"

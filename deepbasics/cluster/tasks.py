@@ -13,7 +13,8 @@ RESUME_TOPIC = "deepbasics-resume"      # the event a task logs when it resumes 
 def train_run(label: str, raw: dict, base_dir: str, checkpoint: str, checkpoint_every: int):
     """Train the run ``label`` of config ``raw`` (``Config.to_dict()``) and return its
     ``RunResult``; continue from ``checkpoint`` when a previous attempt left one."""
-    from .. import config, experiment, checkpoint as ckpt_io
+    from ..runs import config, experiment
+    from ..learn import checkpoint as ckpt_io
     cfg = config.from_dict(raw, source=raw.get("name", label), base_dir=base_dir)
     resume = checkpoint if Path(checkpoint).is_file() else None
     if resume:

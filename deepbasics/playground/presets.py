@@ -17,7 +17,11 @@ from __future__ import annotations
 import copy
 import dataclasses
 
-from .. import __version__, activations, config, datasets, initializers, optim, schedules
+from ..version import __version__
+from ..nn import activations, initializers
+from ..runs import config
+from ..data import datasets
+from ..learn import optim, schedules
 from .protocol import LIMITS
 
 SPLIT = {"fractions": [0.7, 0.0, 0.3], "seed": 0}

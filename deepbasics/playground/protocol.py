@@ -17,7 +17,9 @@ import re
 
 import numpy as np
 
-from .. import config, datasets, optim, schedules
+from ..runs import config
+from ..data import datasets
+from ..learn import optim, schedules
 from ..errors import DeepBasicsError
 
 MAX_MESSAGE = 64 * 1024          # bytes of one message from the page

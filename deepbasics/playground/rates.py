@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..schedules import Schedule
+from ..learn.schedules import Schedule
 
 
 class GrowingRates(Schedule):

@@ -18,10 +18,11 @@ import time
 
 import numpy as np
 
-from .. import config as config_mod, datasets, experiment
-from ..dense import Dense
+from ..runs import config as config_mod, experiment
+from ..data import datasets
+from ..nn.dense import Dense
 from ..errors import DivergedError
-from ..layer import Context
+from ..nn.layer import Context
 from .protocol import LIMITS, grid_values
 from .rates import GrowingRates
 

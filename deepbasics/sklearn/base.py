@@ -9,7 +9,10 @@ from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .. import checkpoint, config, datasets, experiment, splits
+from ..learn import checkpoint
+from ..learn.saving import load_model
+from ..runs import config, experiment
+from ..data import datasets, splits
 from ..errors import DeepBasicsError
 
 SEED_BOUND = 2**31 - 1
@@ -206,7 +209,7 @@ def load_estimator(path):
     """The ``DeepClassifier`` or ``DeepRegressor`` that ``save`` wrote to ``path``, fitted:
     it predicts exactly as the one saved."""
     from .estimators import DeepClassifier, DeepRegressor
-    model = checkpoint.load_model(path)
+    model = load_model(path)
     state = checkpoint.load(path).meta.get("estimator")
     table = {"DeepClassifier": DeepClassifier, "DeepRegressor": DeepRegressor}
     if not isinstance(state, dict) or state.get("class") not in table:

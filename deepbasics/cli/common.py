@@ -1,0 +1,319 @@
+"""What ``train``, ``compare`` and ``demo`` share: their options, running a list of runs (in
+parallel processes when there are several), printing results and writing the report."""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import multiprocessing
+import os
+import queue as queue_mod
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+
+from ..errors import DeepBasicsError, check_positive_int
+
+EXIT_INTERRUPTED = 130
+
+
+def positive_int(text: str) -> int:
+    """argparse type: a whole number >= 1 (a bad one is argparse's one-line usage error)."""
+    try:
+        return check_positive_int("value", int(text))
+    except (ValueError, DeepBasicsError):
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}") from None
+
+
+def nonnegative_int(text: str) -> int:
+    """argparse type: a whole number >= 0."""
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}")
+    return int(text)
+
+
+def add_run_options(p, *, jobs: bool) -> None:
+    """Options every training command takes."""
+    p.add_argument("--out", metavar="DIR", help="report folder (default: the config's output.dir, "
+                                                "else reports/<name>)")
+    p.add_argument("--epochs", type=positive_int, metavar="N", help="train N epochs (overrides train.epochs)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a config setting, e.g. --set optimizer.lr=0.01 (repeatable)")
+    p.add_argument("--log-scale", action="store_true", default=None, help="cost curves on a log scale")
+    if jobs:
+        p.add_argument("--jobs", type=positive_int, metavar="N",
+                       help="runs in parallel, one process each (default: the number of CPU cores)")
+    p.add_argument("--quiet", action="store_true", help="no progress; print only the result lines")
+    p.add_argument("--json", metavar="PATH", help="also write the results as JSON to PATH ('-': standard output)")
+    p.add_argument("--no-report", action="store_true", help="skip the HTML/Markdown report")
+
+
+def overrides(args) -> list[str]:
+    out = list(args.set or [])
+    if args.epochs:
+        out.append(f"train.epochs={args.epochs}")
+    if args.out:
+        out.append(f"output.dir={json.dumps(str(args.out))}")
+    return out
+
+
+def say(args):
+    """print to stdout, or to stderr when stdout carries the JSON; nothing extra when quiet."""
+    stream = sys.stderr if args.json == "-" else sys.stdout
+
+    def emit(*parts):
+        print(*parts, file=stream, flush=True)
+    return emit
+
+
+def describe_run(cfg, prepared) -> str:
+    """'moons (binary, 2 features): network 2-5-2-1, relu, he_normal init'."""
+    from ..runs.experiment import output_units
+    d = prepared.dataset
+    units, act = output_units(cfg, d)
+    widths = "-".join(str(w) for w in [d.X.shape[1], *cfg.model.hidden, units])
+    acts = cfg.model.activation if isinstance(cfg.model.activation, str) else "/".join(cfg.model.activation)
+    extras = "".join([", batch norm" if cfg.model.batch_norm else "",
+                      f", dropout {cfg.model.dropout:g}" if cfg.model.dropout else ""])
+    task = d.task if d.task == "regression" else f"{d.task}, {d.n_classes} classes"
+    return (f"{d.name} ({len(d.y)} examples, {d.X.shape[1]} features, {task}): network {widths}, {acts} + {act}"
+            f"{extras}, {cfg.model.init} init")
+
+
+def check_runs(runs) -> dict:
+    """Prepare and check every run before any trains: {label: Prepared}. Data errors, labels the
+    loss cannot take and impossible models surface now, as one-line errors."""
+    from ..runs.experiment import build_model, prepare
+    from ..nn import losses
+    prepared, cache = {}, {}
+    for label, cfg in runs:
+        key = (repr(cfg.data), repr(cfg.split), cfg.base_dir)
+        if key not in cache:
+            cache[key] = prepare(cfg)
+        p = cache[key]
+        model, loss = build_model(cfg, p.dataset, p.X_train.shape[1])
+        losses.get(loss).targets(p.y_train, model.n_out)
+        if cfg.train.engine == "jax":
+            from ..learn.engines import get as get_engine
+            get_engine("jax")
+        prepared[label] = p
+    return prepared
+
+
+def result_line(r) -> str:
+    """One line per finished run: epochs, last cost, accuracy (or loss) on each split, time."""
+    parts = []
+    for part in ("train", "val", "test"):
+        m = r.metrics.get(part)
+        if m and "accuracy" in m:
+            parts.append(f"{part} acc {m['accuracy']:.4f}")
+        elif m:
+            parts.append(f"{part} loss {m['loss']:.6g}")
+    cost = (r.history.get("history", {}).get("cost") or [math.nan])[-1]
+    status = "" if r.status == "ok" else f"  [{r.status}]"
+    return (f"{r.label:<20} epochs {r.epochs_done:<6} cost {cost:<10.6g}  {'  '.join(parts)}  "
+            f"({r.seconds:.1f} s){status}")
+
+
+# -- running several runs ------------------------------------------------------------------------
+_QUEUE = None           # worker -> parent: (run index, epochs done since the last report)
+_STOP = None            # parent -> workers: set on Ctrl-C; each run then checkpoints and stops
+STOP_GRACE_S = 60       # how long Ctrl-C waits for the runs to write their checkpoints
+
+
+class CompareInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a comparison; ``saved`` lists the checkpoints the runs wrote."""
+
+    def __init__(self, saved: list):
+        super().__init__(saved)
+        self.saved = saved
+
+
+def checkpoint_path(folder, label: str) -> str:
+    """checkpoints/<label>.npz with the label made file-safe ('he_normal · relu' -> 'he_normal-relu')."""
+    safe = "".join(c if c.isalnum() or c in "-_." else "-" for c in label)
+    while "--" in safe:
+        safe = safe.replace("--", "-")
+    return str(Path(folder) / f"{safe.strip('-') or 'run'}.npz")
+
+
+def _worker_init(q, stop) -> None:
+    """In each worker: Ctrl-C is the parent's business; it asks the runs to stop through ``stop``."""
+    global _QUEUE, _STOP
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _QUEUE, _STOP = q, stop
+
+
+class _QueueProgress:
+    """Reports a worker's epochs to the parent, about 100 times a run, and turns the parent's
+    stop request into a KeyboardInterrupt inside the run (which then saves its checkpoint)."""
+
+    def __init__(self, index: int, total: int, initial: int = 0):
+        self.index, self.step, self.sent = index, max(1, (total - initial) // 100), initial
+
+    def update(self, epoch, values):
+        if _STOP.is_set():
+            raise KeyboardInterrupt
+        done = epoch + 1
+        if done - self.sent >= self.step:
+            _QUEUE.put((self.index, done - self.sent))
+            self.sent = done
+
+    def close(self):
+        pass
+
+
+def _work(index: int, label: str, cfg, checkpoint, resume, prepared=None):
+    """One run in a worker: its RunResult, or ("interrupted", checkpoint path or None). ``prepared``
+    is the parent's prepared data (sent, not rebuilt: rebuilding imports scikit-learn, ~1 s)."""
+    from ..runs.experiment import Interrupted, run
+    if _STOP.is_set():
+        return ("interrupted", None)
+    progress = _QueueProgress(index, cfg.train.epochs)
+    try:
+        return run(label, cfg, prepared, progress=progress, checkpoint=checkpoint, resume=resume)
+    except Interrupted as stop:
+        return ("interrupted", stop.checkpoint)
+    finally:
+        total = cfg.train.epochs
+        if progress.sent < total:
+            _QUEUE.put((index, total - progress.sent))
+
+
+def _resume_from(path, resume: bool):
+    return path if resume and path and Path(path).is_file() else None
+
+
+def run_all(runs, prepared: dict, *, jobs: int | None, quiet: bool, emit, checkpoints=None,
+            resume: bool = False, meanwhile=None) -> list:
+    """Train every (label, cfg) of ``runs``; in ``jobs`` processes when there are several.
+
+    checkpoints  a folder: each run keeps checkpoints/<label>.npz there (final weights; on
+                 Ctrl-C the state reached); with ``resume`` a run continues from its file
+    meanwhile    with several processes, a function to run on a thread of this process once the
+                 first run has finished (a core is free then), e.g. loading the report's plotting
+                 library; it has finished when run_all returns
+    Progress: one bar over all the runs' epochs (a terminal), or a line per tenth. Ctrl-C asks
+    every run to save its checkpoint, waits for them, then raises CompareInterrupted.
+    """
+    from ..runs.experiment import Interrupted, run
+    from ..runs.progress import Progress
+    jobs = min(jobs or os.cpu_count() or 1, len(runs))
+    mode = "off" if quiet else "auto"
+    paths = {label: checkpoint_path(checkpoints, label) if checkpoints else None for label, _ in runs}
+    if jobs == 1:
+        results = []
+        for i, (label, cfg) in enumerate(runs):
+            desc = f"[{i + 1}/{len(runs)}] {label}" if len(runs) > 1 else label
+            try:
+                r = run(label, cfg, prepared[label], progress=Progress(cfg.train.epochs, desc=desc, mode=mode),
+                        checkpoint=paths[label], resume=_resume_from(paths[label], resume))
+            except Interrupted as stop:
+                raise CompareInterrupted([stop.checkpoint] if stop.checkpoint else []) from None
+            results.append(r)
+            if not quiet:
+                emit(result_line(r))
+        return results
+    ctx = multiprocessing.get_context("spawn")     # a fresh interpreter per worker: no inherited threads
+    q, stop = ctx.Queue(), ctx.Event()
+    total = sum(cfg.train.epochs for _, cfg in runs)
+    bar = None if quiet else Progress(total, desc=f"{len(runs)} runs on {jobs} processes", mode=mode)
+    pool = ctx.Pool(jobs, initializer=_worker_init, initargs=(q, stop))
+    pending, helper = {}, None
+    try:
+        for i, (label, cfg) in enumerate(runs):
+            pending[i] = pool.apply_async(_work, (i, label, cfg, paths[label],
+                                                  _resume_from(paths[label], resume), prepared[label]))
+        results, done = [None] * len(runs), 0
+        while pending:
+            try:
+                while True:
+                    _, n = q.get(timeout=0.1)
+                    done += n
+                    if bar is not None:
+                        _advance(bar, done)
+            except queue_mod.Empty:
+                pass
+            for i in [i for i, a in pending.items() if a.ready()]:
+                results[i] = pending.pop(i).get()     # a worker's DeepBasicsError is re-raised here
+                if not quiet:
+                    _print_above(bar, emit, result_line(results[i]))
+                if meanwhile is not None and helper is None and pending:
+                    helper = threading.Thread(target=meanwhile, daemon=True)
+                    helper.start()
+        pool.terminate()      # every result is in: no need to wait (~0.2 s) while the idle workers unload JAX
+    except KeyboardInterrupt:
+        stop.set()                                    # each run saves its checkpoint and returns
+        saved = []
+        try:
+            deadline = time.monotonic() + STOP_GRACE_S
+            for a in pending.values():
+                outcome = a.get(timeout=max(0.1, deadline - time.monotonic()))
+                if isinstance(outcome, tuple) and outcome[1]:
+                    saved.append(outcome[1])
+        except (KeyboardInterrupt, multiprocessing.TimeoutError):
+            pass                                      # a second Ctrl-C, or too slow: stop now
+        pool.terminate()
+        raise CompareInterrupted(saved) from None
+    except BaseException:
+        pool.terminate()
+        raise
+    finally:
+        if bar is not None:
+            bar.close()
+        pool.join()
+        if helper is not None:
+            helper.join()
+    return results
+
+
+def _advance(progress, done: int) -> None:
+    """Move the overall progress to ``done`` epochs."""
+    if progress.bar is not None:
+        progress.bar.update(done - progress.bar.n)
+    elif progress.mode == "lines":
+        step = max(1, progress.total // 10)
+        mark = done // step
+        if mark > getattr(progress, "_mark", 0):
+            progress._mark = mark
+            elapsed = time.perf_counter() - progress.start
+            eta = elapsed * (progress.total - done) / done if done else 0
+            print(f"{progress.desc}: {done}/{progress.total} epochs  elapsed {elapsed:.0f}s  eta {eta:.0f}s",
+                  file=progress.stream, flush=True)
+
+
+def _print_above(progress, emit, line: str) -> None:
+    if progress is not None and progress.bar is not None:
+        progress.bar.write(line, file=sys.stdout)
+    else:
+        emit(line)
+
+
+# -- writing results -----------------------------------------------------------------------------
+def finish(args, cfg, results, *, wall: float, command: str, emit) -> list[Path]:
+    """Write the report (unless --no-report) and the JSON; print where they went."""
+    from ..report import writer as report
+    from ..fileio import atomic_write_text
+    files = []
+    if not args.no_report:
+        files = report.write(results, cfg, cfg.report_dir(), wall_seconds=wall, command=command,
+                             log_scale=args.log_scale)
+        emit(f"report: {files[0]}")
+    if args.json:
+        text = json.dumps(report.results_json(results, cfg, wall_seconds=wall), indent=1, allow_nan=False) + "\n"
+        if args.json == "-":
+            sys.stdout.write(text)
+            sys.stdout.flush()
+        else:
+            atomic_write_text(args.json, text)
+    return files
+
+
+def command_line(name: str, *fallback) -> str:
+    """The command as typed ("deepbasics compare my.toml --epochs 5"), or, when deepbasics was
+    called from Python, "deepbasics <name> <fallback...>"."""
+    if len(sys.argv) > 1 and sys.argv[1] == name:
+        return " ".join(["deepbasics", *sys.argv[1:]])
+    return " ".join(["deepbasics", name, *fallback])

@@ -1,0 +1,165 @@
+"""Train / validation / test splits and standardisation fitted on the training split only.
+
+The document's convention for the split sizes, by the number of examples m:
+
+    m < 10,000     70% train, 15% validation, 15% test
+    m >= 10,000    98% train,  1% validation,  1% test   (large sets need only a sliver to measure)
+
+The examples are shuffled before splitting (a ``Generator`` from the split's seed) and, for
+classification, the split is stratified: each class is cut in the same proportions, so a rare
+class is not left out of the validation or test set by chance.
+"""
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+
+from ..errors import DeepBasicsError
+
+LARGE = 10_000
+SMALL_FRACTIONS = (0.70, 0.15, 0.15)
+LARGE_FRACTIONS = (0.98, 0.01, 0.01)
+
+
+def default_fractions(m: int) -> tuple[float, float, float]:
+    """The document's (train, validation, test) fractions for m examples."""
+    return SMALL_FRACTIONS if m < LARGE else LARGE_FRACTIONS
+
+
+def check_fractions(fractions, key: str = "fractions") -> tuple[float, float, float]:
+    """Three numbers >= 0 summing to 1, train > 0."""
+    try:
+        f = tuple(float(v) for v in fractions)
+    except (TypeError, ValueError):
+        raise DeepBasicsError(f"{key} must be three numbers [train, validation, test], got {fractions!r}") from None
+    if len(f) != 3 or any(not math.isfinite(v) or v < 0 for v in f) or f[0] <= 0 or abs(sum(f) - 1) > 1e-9:
+        raise DeepBasicsError(f"{key} must be three numbers >= 0 [train, validation, test] summing to 1 "
+                              f"with train > 0, got {list(fractions)!r}")
+    return f
+
+
+class Split(NamedTuple):
+    """Row indices of each part (disjoint, together all rows) and how they were chosen."""
+    train: np.ndarray
+    val: np.ndarray
+    test: np.ndarray
+    fractions: tuple
+    stratified: bool
+    seed: int
+
+    def sizes(self) -> tuple[int, int, int]:
+        return len(self.train), len(self.val), len(self.test)
+
+    def describe(self) -> str:
+        """One line, e.g. 'split: train 630 / validation 135 / test 135 (70/15/15, stratified, seed 0)'."""
+        pct = "/".join(f"{100 * f:g}" for f in self.fractions)
+        how = ("stratified, " if self.stratified else "") + f"seed {self.seed}"
+        n_tr, n_va, n_te = self.sizes()
+        return f"split: train {n_tr} / validation {n_va} / test {n_te} ({pct}, {how})"
+
+    def to_dict(self) -> dict:
+        n_tr, n_va, n_te = self.sizes()
+        return {"train": n_tr, "validation": n_va, "test": n_te, "fractions": list(self.fractions),
+                "stratified": self.stratified, "seed": self.seed}
+
+
+def _counts(n: int, fractions) -> tuple[int, int]:
+    """(validation, test) counts for n examples: rounded, never more than n - 1 together."""
+    n_val, n_test = round(n * fractions[1]), round(n * fractions[2])
+    while n_val + n_test >= n and n_val + n_test > 0:          # keep at least one for training
+        if n_test >= n_val:
+            n_test -= 1
+        else:
+            n_val -= 1
+    return n_val, n_test
+
+
+def _largest_remainder(total: int, weights: np.ndarray, caps: np.ndarray) -> np.ndarray:
+    """Integers summing to ``total``, proportional to ``weights``, none above its cap."""
+    if caps.sum() < total:             # e.g. one example per class: none can be spared
+        raise DeepBasicsError(f"too few examples per class to hold out {total} for a stratified split "
+                              f"(each class keeps one for training); give more data, or set "
+                              f"split.stratify = false")
+    exact = total * weights / weights.sum()
+    out = np.minimum(np.floor(exact).astype(int), caps)
+    order = np.argsort(-(exact - np.floor(exact)), kind="stable")
+    i = 0
+    while out.sum() < total:
+        c = order[i % len(order)]
+        if out[c] < caps[c]:
+            out[c] += 1
+        i += 1
+    return out
+
+
+def split(y, fractions=None, *, seed: int = 0, stratify: bool = True, shuffle: bool = True) -> Split:
+    """Cut m examples into train / validation / test index sets.
+
+    y          (m,) labels (used only when ``stratify``) or anything with a length
+    fractions  (train, validation, test); None: the document's convention for m
+    stratify   cut every class in the same proportions (classification)
+    shuffle    False keeps the rows' order: the first rows train, the last rows test
+    """
+    y = np.asarray(y)
+    m = len(y)
+    if m == 0:
+        raise DeepBasicsError("the data set is empty: nothing to split")
+    f = default_fractions(m) if fractions is None else check_fractions(fractions)
+    n_val, n_test = _counts(m, f)
+    if (f[1] > 0 and n_val == 0) or (f[2] > 0 and n_test == 0):
+        raise DeepBasicsError(f"{m} examples are too few for a {'/'.join(f'{100 * v:g}' for v in f)} split; "
+                              f"give more data or set split.fractions (e.g. [1, 0, 0])")
+    if n_val == n_test == 0:              # nothing held out: every row trains, in the data's order
+        empty = np.zeros(0, dtype=np.int64)
+        return Split(np.arange(m), empty, empty, f, False, int(seed))
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(m) if shuffle else np.arange(m)
+    if not (stratify and shuffle):
+        val, test = order[m - n_test - n_val:m - n_test], order[m - n_test:]
+        return Split(np.sort(order[:m - n_test - n_val]) if not shuffle else order[:m - n_test - n_val],
+                     val, test, f, False, int(seed))
+    classes, inverse = np.unique(y[order], return_inverse=True)
+    members = [order[inverse == c] for c in range(len(classes))]   # each class in shuffled order
+    sizes = np.array([len(g) for g in members])
+    # A class keeps at least one example for training when it can.
+    caps = np.maximum(sizes - 1, 0)
+    val_k = _largest_remainder(n_val, sizes.astype(float), caps) if n_val else np.zeros_like(sizes)
+    test_k = _largest_remainder(n_test, sizes.astype(float), caps - val_k) if n_test else np.zeros_like(sizes)
+    parts = {"train": [], "val": [], "test": []}
+    for g, nv, nt in zip(members, val_k, test_k):
+        parts["val"].append(g[:nv])
+        parts["test"].append(g[nv:nv + nt])
+        parts["train"].append(g[nv + nt:])
+    # Back to the shuffled order, so no part is sorted by class.
+    rank = np.empty(m, dtype=np.int64)
+    rank[order] = np.arange(m)
+    joined = {k: np.concatenate(v) for k, v in parts.items()}
+    joined = {k: v[np.argsort(rank[v], kind="stable")] for k, v in joined.items()}
+    return Split(joined["train"], joined["val"], joined["test"], f, True, int(seed))
+
+
+class Standardizer(NamedTuple):
+    """x' = (x - mean) / scale per feature, fitted on the training rows only.
+
+    mean, scale: (n,). A constant feature gets scale 1 (it becomes 0 rather than NaN).
+    """
+    mean: np.ndarray
+    scale: np.ndarray
+
+    @classmethod
+    def fit(cls, X_train: np.ndarray) -> "Standardizer":
+        mean = X_train.mean(axis=0)
+        std = X_train.std(axis=0)
+        return cls(mean, np.where(std > 0, std, 1.0))
+
+    @classmethod
+    def identity(cls, n: int) -> "Standardizer":
+        return cls(np.zeros(n), np.ones(n))
+
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        return (X - self.mean) / self.scale
+
+    def inverse(self, X: np.ndarray) -> np.ndarray:
+        return X * self.scale + self.mean

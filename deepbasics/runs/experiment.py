@@ -1,0 +1,382 @@
+"""One experiment run from a Config: data → split → standardise → model → fit → metrics.
+
+    prepared = prepare(cfg)                  # the data, split and standardised
+    result = run(label, cfg, prepared, progress=..., checkpoint=...)
+
+The names in a config become objects here, through the library's explicit tables
+(``optim.OPTIMIZERS``, ``schedules.SCHEDULES``, ``activations.ACTIVATIONS``, ...). ``run`` returns
+a ``RunResult`` of plain data (history, metrics, the decision-boundary grid, the confusion
+matrix), which the report draws; it holds no model, so it travels between processes.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..nn import activations, losses
+from ..learn import checkpoint as ckpt_io, optim, schedules
+from ..data import datasets
+from ..nn.batchnorm import BatchNorm
+from .config import Config
+from ..nn.dense import Dense
+from ..nn.dropout import Dropout
+from ..errors import DeepBasicsError, DivergedError
+from ..learn.model import Sequential
+from ..nn.network import fuse_output, shapes_of, unflatten
+from ..data.splits import Split, Standardizer, split
+from ..learn.history import History
+
+BOUNDARY_GRID = 160          # the decision-boundary picture is evaluated on 160 x 160 points
+
+
+@dataclass
+class Prepared:
+    """The data of a run, split and standardised (scaler fitted on the training rows only)."""
+    dataset: datasets.Dataset
+    split: Split
+    scaler: Standardizer
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_val: np.ndarray
+    y_val: np.ndarray
+    X_test: np.ndarray
+    y_test: np.ndarray
+
+    def fingerprint(self) -> str:
+        """SHA-256 of the standardised training data: a resumed run must see the same numbers."""
+        h = hashlib.sha256()
+        for a in (self.X_train, self.y_train):
+            h.update(np.ascontiguousarray(a).tobytes())
+        return h.hexdigest()
+
+
+def prepare(cfg: Config) -> Prepared:
+    """Load the data set, split it and standardise it (fitted on the training split)."""
+    data = datasets.load(cfg.data.name, **cfg.data.options())
+    if cfg.data.name in datasets.GENERATED and cfg.data.features:      # derived inputs, from the raw plane
+        data = data._replace(X=datasets.plane_features(data.X, cfg.data.features),
+                             feature_names=tuple(cfg.data.features))
+    classify = data.task != "regression"
+    parts = split(data.y, cfg.split.fractions, seed=cfg.split.seed, stratify=cfg.split.stratify and classify,
+                  shuffle=cfg.split.shuffle)
+    X_train = data.X[parts.train]
+    scaler = Standardizer.fit(X_train) if cfg.data.standardize else Standardizer.identity(data.X.shape[1])
+    t = scaler.transform
+    return Prepared(data, parts, scaler, t(X_train), data.y[parts.train], t(data.X[parts.val]), data.y[parts.val],
+                    t(data.X[parts.test]), data.y[parts.test])
+
+
+# -- names to objects -----------------------------------------------------------------------------
+def make_optimizer(table: dict) -> optim.Optimizer:
+    settings = dict(table)
+    return optim.OPTIMIZERS[settings.pop("name")](**settings)
+
+
+def make_schedule(table: dict) -> schedules.Schedule:
+    settings = dict(table)
+    return schedules.SCHEDULES[settings.pop("name")](**settings)
+
+
+def output_units(cfg: Config, data: datasets.Dataset) -> tuple[int, str]:
+    """(units, activation name) of the output layer for the task and ``model.output``."""
+    if data.task == "regression":
+        units, auto = 1, "linear"
+    elif data.task == "binary":
+        units, auto = 1, "sigmoid"
+    else:
+        units, auto = data.n_classes, "softmax"
+    act = auto if cfg.model.output == "auto" else cfg.model.output
+    if act == "softmax" and data.task == "binary":
+        units = 2
+    if act == "sigmoid" and data.task == "multiclass":
+        raise DeepBasicsError(f"model.output = 'sigmoid' gives one output, but the data have "
+                              f"{data.n_classes} classes; use 'softmax' (or 'auto')")
+    return units, act
+
+
+def loss_name(cfg: Config, data: datasets.Dataset, output: str) -> str:
+    """The loss for the task (train.loss = "auto"), or the one asked for if the data allow it."""
+    if cfg.train.loss != "auto":
+        chosen = losses.LOSSES[cfg.train.loss]
+        if chosen is losses.BinaryCrossEntropy and data.task == "multiclass":
+            raise DeepBasicsError(f"train.loss = {cfg.train.loss!r} takes labels 0 and 1, but {data.name} has "
+                                  f"{data.n_classes} classes; use 'categorical_crossentropy' (or 'auto')")
+        if chosen is losses.BinaryCrossEntropy and output == "softmax":
+            raise DeepBasicsError(f"train.loss = {cfg.train.loss!r} needs one sigmoid output, but model.output "
+                                  f"is 'softmax'; use 'categorical_crossentropy' (or 'auto')")
+        if chosen is not losses.MeanSquaredError and data.task == "regression":
+            raise DeepBasicsError(f"train.loss = {cfg.train.loss!r} needs class labels, but {data.name}'s target "
+                                  f"is a continuous value (regression); use 'mse' (or 'auto')")
+        return cfg.train.loss
+    if data.task == "regression":
+        return "mean_squared_error"
+    return "categorical_crossentropy" if output == "softmax" else "binary_crossentropy"
+
+
+def build_model(cfg: Config, data: datasets.Dataset, n_in: int) -> tuple[Sequential, str]:
+    """The network the config describes, with its initial weights; returns (model, loss name)."""
+    m = cfg.model
+    acts = m.activation if isinstance(m.activation, list) else [m.activation] * len(m.hidden)
+    layers = []
+    for width, act in zip(m.hidden, acts):
+        layers.append(Dense(width, l1=m.l1, l2=m.l2))
+        after = m.batch_norm_position == "after"
+        if m.batch_norm and not after:
+            layers.append(BatchNorm())
+        layers.append(activations.ACTIVATIONS[act]())
+        if m.batch_norm and after:
+            layers.append(BatchNorm())
+        if m.dropout > 0:
+            layers.append(Dropout(m.dropout))
+    units, act = output_units(cfg, data)
+    layers += [Dense(units, l1=m.l1, l2=m.l2), activations.ACTIVATIONS[act]()]
+    return Sequential(layers, input_dim=n_in, init=m.init, seed=m.seed), loss_name(cfg, data, act)
+
+
+def fit_arguments(cfg: Config, prepared: Prepared, loss: str, optimizer: optim.Optimizer,
+                  schedule: schedules.Schedule) -> dict:
+    """The keyword arguments of ``Sequential.fit`` that a config fixes (all but epochs,
+    initial_epoch and on_epoch): ``deepbasics train`` and the playground both train with these."""
+    tc = cfg.train
+    return {"loss": loss, "optimizer": optimizer, "batch_size": None if tc.batch_size == "full" else tc.batch_size,
+            "schedule": schedule, "shuffle": tc.shuffle, "shuffle_seed": tc.shuffle_seed,
+            "validation_data": (prepared.X_val, prepared.y_val) if len(prepared.y_val) else None,
+            "validation_freq": tc.validation_freq, "engine": tc.engine,
+            "noise_seed": cfg.model.seed if tc.noise_seed is None else tc.noise_seed, "dtype": tc.dtype,
+            "clip_norm": tc.clip_norm, "clip_value": tc.clip_value, "diagnostics_every": tc.diagnostics_every,
+            "early_stopping": tc.early_stopping, "drop_last": tc.drop_last}
+
+
+# -- one run --------------------------------------------------------------------------------------
+@dataclass
+class RunResult:
+    """What a run leaves for the report (plain data; no model)."""
+    label: str
+    config: dict
+    status: str = "ok"                 # ok | diverged | interrupted
+    message: str = ""
+    epochs_done: int = 0
+    seconds: float = 0.0
+    history: dict = field(default_factory=dict)
+    metrics: dict = field(default_factory=dict)     # {"train": {"loss":, "accuracy":}, "val": ..., "test": ...}
+    task: str = "binary"
+    dataset: str = ""                  # the data set's name ("moons", "patients.csv")
+    classes: tuple = ()
+    split: dict = field(default_factory=dict)
+    boundary: dict | None = None       # {"xx", "yy", "p", "X", "y"}: the 2-D picture
+    confusion: list | None = None      # (k, k) counts on the test split (validation if no test)
+    confusion_on: str = ""
+    standardized: bool = False
+    n_params: int = 0
+
+    def to_json(self) -> dict:
+        """The result without the large arrays, JSON-safe (NaN as null). _json_safe builds new
+        containers, so no deep copy first (dataclasses.asdict would copy every history value)."""
+        return ckpt_io._json_safe({f.name: getattr(self, f.name) for f in dataclasses.fields(self)
+                                   if f.name != "boundary"})
+
+
+class Recorder:
+    """The ``on_epoch`` callback of a run: keeps the history, the newest TrainState (for a
+    checkpoint on Ctrl-C), drives the progress display and writes periodic checkpoints."""
+
+    def __init__(self, history: History, progress=None, every: int = 0, save=None):
+        self.history, self.progress, self.every, self.save = history, progress, every, save
+        self.epoch, self.state = None, None
+
+    @property
+    def state_every(self) -> int:
+        """The epochs whose state it needs (0: only the last): a compiled engine may run the
+        others as one block and call it with ``state`` None for them (see train.run_epochs)."""
+        return self.every if self.save is not None else 0
+
+    def __call__(self, epoch, state, values):
+        self.history.append(epoch, values)
+        if state is not None:
+            self.epoch, self.state = epoch, state
+        if self.progress is not None:
+            self.progress.update(epoch, values)
+        if self.every and self.save is not None and (epoch + 1) % self.every == 0 and state is not None:
+            self.save(epoch + 1, state)
+
+
+def _merge(previous: dict | None, history: History) -> History:
+    """A checkpoint's history followed by the epochs trained since (diagnostics too)."""
+    if not previous:
+        return history
+    merged = History(previous.get("params"))
+    merged.diagnostics = list(previous.get("diagnostics", [])) + list(history.diagnostics)
+    merged.stopped = history.stopped or previous.get("stopped")
+    cols = {k: [np.nan if v is None else v for v in vals] for k, vals in previous["history"].items()}
+    for i, e in enumerate(previous["epoch"]):
+        merged.append(e, {k: v[i] for k, v in cols.items()})
+    for i, e in enumerate(history.epoch):
+        merged.append(e, {k: v[i] for k, v in history.history.items()})
+    return merged
+
+
+def run(label: str, cfg: Config, prepared: Prepared | None = None, *, progress=None,
+        checkpoint: str | None = None, checkpoint_every: int = 0, resume: str | None = None) -> RunResult:
+    """Train one run of a config; evaluate it; return its RunResult.
+
+    checkpoint        where to write checkpoints (every ``checkpoint_every`` epochs, at the end,
+                      and on Ctrl-C or divergence, so the last good weights are kept)
+    resume            a checkpoint to continue from: its weights, optimizer state and history
+    A diverged run returns status "diverged" (the last good weights evaluated); Ctrl-C saves the
+    checkpoint (when one is asked for) and raises ``Interrupted``.
+    """
+    # Overflow on the way to a NaN cost is reported once, as the divergence, not as warnings.
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        return _run(label, cfg, prepared, progress=progress, checkpoint=checkpoint,
+                    checkpoint_every=checkpoint_every, resume=resume)
+
+
+def _run(label, cfg, prepared, *, progress, checkpoint, checkpoint_every, resume) -> RunResult:
+    prepared = prepared or prepare(cfg)
+    model, loss = build_model(cfg, prepared.dataset, prepared.X_train.shape[1])
+    optimizer, schedule = make_optimizer(cfg.optimizer), make_schedule(cfg.schedule)
+    tc = cfg.train
+    batch = None if tc.batch_size == "full" else tc.batch_size
+    noise_seed = cfg.model.seed if tc.noise_seed is None else tc.noise_seed
+    previous, initial, finished = None, 0, False
+    if resume:
+        saved = ckpt_io.load(resume)
+        _check_resumable(saved, cfg, prepared, resume)
+        # Early stopping's counters are not in a checkpoint: a run that stopped early is complete,
+        # and one caught mid-fit starts over (computing the same numbers again).
+        finished = bool((saved.meta.get("history") or {}).get("stopped"))
+        if tc.early_stopping is None or finished:
+            ckpt_io.restore(model, saved, optimizer)
+            previous, initial = saved.meta.get("history"), saved.epoch
+    history = History()
+    n_body = len(fuse_output(model.layers, losses.get(loss))[0])
+    shapes = shapes_of(model.params[:n_body])
+
+    m_train = len(prepared.y_train)
+    steps = m_train // min(batch or m_train, m_train) if tc.drop_last else -(-m_train // (batch or m_train))
+
+    def meta(epoch: int, status: str) -> dict:
+        """Everything but the arrays: seeds, optimizer, schedule position, history, config."""
+        return {**ckpt_io.model_meta(model, losses.get(loss)),     # load_model rebuilds the network
+                "config": cfg.to_dict(), "label": label, "status": status, "fingerprint": prepared.fingerprint(),
+                "seed": model.seed, "shuffle_seed": tc.shuffle_seed if tc.shuffle else None,
+                "noise_seed": noise_seed, "split_seed": cfg.split.seed,
+                "optimizer": ckpt_io.describe_optimizer(optimizer), "schedule": repr(schedule),
+                "schedule_position": {"epoch": epoch, "steps_per_epoch": steps,
+                                      "lr_next": schedule.rate_after_epoch(optimizer.lr, epoch - 1, steps)
+                                      if epoch > 0 else optimizer.lr},
+                # x' = (x - mean) / scale turns new raw inputs into what the weights expect
+                "standardizer": {"mean": prepared.scaler.mean.tolist(), "scale": prepared.scaler.scale.tolist()},
+                "epochs": tc.epochs, "history": _merge(previous, history).to_dict(),
+                "engine": model.engine_used or tc.engine}       # the one that ran ("auto" resolved)
+
+    def save(epoch: int, state, status: str = "running") -> None:
+        """Checkpoint the TrainState ``state`` reached after ``epoch`` epochs (mid-fit)."""
+        params = unflatten(np.array(state.theta), shapes) + list(model.params[n_body:])
+        buffers = list(state.layer_state) + list(model.state[n_body:])
+        ckpt_io.save(checkpoint, params=params, state=buffers, opt_state=state.opt_state, epoch=epoch,
+                     meta=meta(epoch, status))
+
+    recorder = Recorder(history, progress, checkpoint_every if checkpoint else 0, save if checkpoint else None)
+    result = RunResult(label=label, config=cfg.to_dict(), task=prepared.dataset.task, dataset=prepared.dataset.name,
+                       classes=prepared.dataset.classes, split=prepared.split.to_dict(),
+                       standardized=cfg.data.standardize, n_params=model.count_params())
+    start = time.perf_counter()
+    try:
+        if initial < tc.epochs and not finished:
+            fitted = model.fit(prepared.X_train, prepared.y_train, epochs=tc.epochs, initial_epoch=initial,
+                               on_epoch=recorder, **fit_arguments(cfg, prepared, loss, optimizer, schedule))
+            history.diagnostics, history.stopped = fitted.diagnostics, fitted.stopped
+        elif initial > tc.epochs:
+            raise DeepBasicsError(f"the checkpoint has {initial} epochs done, more than train.epochs = {tc.epochs}; "
+                                  f"raise train.epochs to continue it")
+        model.loss = losses.get(loss)
+    except DivergedError as err:
+        result.status, result.message = "diverged", str(err)
+        history.diagnostics = list(getattr(err.history, "diagnostics", []))
+        model.loss = losses.get(loss)
+    except KeyboardInterrupt:
+        saved_to = None
+        if checkpoint and recorder.state is not None:
+            save(recorder.epoch + 1, recorder.state, "interrupted")
+            saved_to = checkpoint
+        raise Interrupted(recorder.epoch + 1 if recorder.epoch is not None else initial, saved_to) from None
+    finally:
+        if progress is not None:
+            progress.close()
+    result.seconds = time.perf_counter() - start
+    result.epochs_done = int(model.epochs_done)
+    result.history = _merge(previous, history).to_dict()
+    if checkpoint:       # the final weights, or the last good ones of a diverged run
+        ckpt_io.save(checkpoint, params=model.params, state=model.state, opt_state=model.opt_state,
+                     epoch=result.epochs_done, meta=meta(result.epochs_done, result.status))
+    _evaluate(model, prepared, result)
+    return result
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C during training; ``epoch`` epochs were done; ``checkpoint`` holds them (None: nothing
+    was saved, because no checkpoint was asked for or no epoch had finished)."""
+
+    def __init__(self, epoch: int, checkpoint: str | None):
+        super().__init__(epoch, checkpoint)
+        self.epoch, self.checkpoint = epoch, checkpoint
+
+
+def _check_resumable(saved, cfg: Config, prepared: Prepared, path) -> None:
+    stored = saved.meta.get("config")
+    if stored is not None:
+        now = cfg.to_dict()
+        for section in ("data", "split", "model", "optimizer", "schedule"):
+            if stored.get(section) != now.get(section):
+                raise DeepBasicsError(f"{path} was trained with a different [{section}] section; resume it with "
+                                      f"its own config (leave CONFIG out to use the one stored in it)")
+        free = ("epochs", "engine")           # the engines compute the same numbers: either may resume
+        same_train = {k: v for k, v in stored.get("train", {}).items() if k not in free}
+        if same_train != {k: v for k, v in now["train"].items() if k not in free}:
+            raise DeepBasicsError(f"{path} was trained with different [train] settings; only train.epochs and "
+                                  f"train.engine may change when resuming")
+    if saved.meta.get("fingerprint") not in (None, prepared.fingerprint()):
+        raise DeepBasicsError(f"{path} was trained on different data (its training split's fingerprint differs)")
+
+
+def _evaluate(model: Sequential, prepared: Prepared, result: RunResult) -> None:
+    parts = {"train": (prepared.X_train, prepared.y_train), "val": (prepared.X_val, prepared.y_val),
+             "test": (prepared.X_test, prepared.y_test)}
+    for name, (X, y) in parts.items():
+        if len(y):
+            result.metrics[name] = model.evaluate(X, y)
+    X, y, on = (prepared.X_test, prepared.y_test, "test") if len(prepared.y_test) else \
+        (prepared.X_val, prepared.y_val, "validation") if len(prepared.y_val) else \
+        (prepared.X_train, prepared.y_train, "train")
+    if result.task != "regression":
+        k = max(len(result.classes), 2)
+        predicted = model.predict(X)
+        # A regression-style output (mse on labels) predicts values, not classes: no matrix then.
+        if predicted.ndim == 1 and np.all(np.isfinite(predicted)) and np.all(predicted == np.round(predicted)) \
+                and predicted.min() >= 0 and predicted.max() < k:
+            counts = np.zeros((k, k), dtype=np.int64)
+            np.add.at(counts, (y.astype(int), predicted.astype(int)), 1)
+            result.confusion, result.confusion_on = counts.tolist(), on
+    if prepared.X_train.shape[1] == 2 and result.task != "regression":
+        result.boundary = decision_grid(model, prepared.X_train, prepared.y_train, result.task)
+
+
+def decision_grid(model: Sequential, X: np.ndarray, y: np.ndarray, task: str, n: int = BOUNDARY_GRID) -> dict:
+    """The model's output over a square grid covering X (2-D): p(class 1), the class, or the value."""
+    lo, hi = X.min(axis=0), X.max(axis=0)
+    pad = 0.08 * (hi - lo) + 1e-9
+    xs = np.linspace(lo[0] - pad[0], hi[0] + pad[0], n)
+    ys = np.linspace(lo[1] - pad[1], hi[1] + pad[1], n)
+    xx, yy = np.meshgrid(xs, ys)
+    grid = np.column_stack([xx.ravel(), yy.ravel()])
+    if task == "binary":
+        proba = model.predict_proba(grid)
+        z = np.clip(proba if proba.ndim == 1 else proba[:, 1], 0.0, 1.0)
+    else:
+        z = model.predict(grid).astype(np.float64)
+    return {"xx": xx, "yy": yy, "z": z.reshape(xx.shape), "X": X, "y": y}
