@@ -22,6 +22,16 @@ class DivergedError(DeepBasicsError):
         self.history = history
 
 
+class ConfigError(DeepBasicsError):
+    """A setting that failed its check. ``key`` is its dotted name ("optimizer.lr") and ``source``
+    where it came from (a file name, "--set optimizer.lr", "playground"), as data: a front end
+    marks the field by ``key`` and never parses the message."""
+
+    def __init__(self, source: str, key: str, message: str):
+        super().__init__(f"{source}: {key} {message}" if key else f"{source}: {message}")
+        self.source, self.key, self.detail = source, key, message
+
+
 def choose(kind: str, name: str, table: dict):
     """Look ``name`` up in an explicit table of ``kind`` (e.g. 'loss'), or say what is allowed."""
     if not isinstance(name, str):
@@ -33,11 +43,22 @@ def choose(kind: str, name: str, table: dict):
     return table[key]
 
 
+def is_whole(value) -> bool:
+    """A whole number, and not a bool (True is an int in Python, never a count here)."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def check_whole(name: str, value, low: int = 0, high: int | None = None) -> int:
+    """A whole number with low <= value (and value < high when given): seeds, counts, epochs."""
+    if not is_whole(value) or value < low or (high is not None and value >= high):
+        bound = f">= {low}" if high is None else f"in {low}..{high - 1}"
+        raise DeepBasicsError(f"{name} must be a whole number {bound}, got {value!r}")
+    return int(value)
+
+
 def check_positive_int(name: str, value) -> int:
     """A count such as epochs or batch size: a whole number >= 1."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise DeepBasicsError(f"{name} must be a whole number >= 1, got {value!r}")
-    return int(value)
+    return check_whole(name, value, low=1)
 
 
 def check_nonnegative(name: str, value) -> float:
