@@ -394,7 +394,7 @@ def test_the_screenshot_script_writes_the_page(chromium, url, tmp_path):
 
 
 def test_the_url_codec_keeps_every_value_and_type(tab):
-    """state.js in the page: a configuration through toQuery and back is itself, whatever its strings
+    """config.js in the page: a configuration through toQuery and back is itself, whatever its strings
     look like; run B keeps only its own sections and takes run A's data."""
     config = {"name": "1", "data": {"name": "moons", "features": ["x1", "x1*x2", "sin(x1)"], "noise": 0.25,
                                     "seed": 0, "standardize": False},
@@ -405,7 +405,7 @@ def test_the_url_codec_keeps_every_value_and_type(tab):
               "description": "a & b = c?#"}
     compare = {**config, "optimizer": {"name": "adam", "lr": 0.0001}, "data": {"name": "xor"}}
     back = tab.page.evaluate("""async ([c, b]) => {
-        const m = await import('/static/state.js');
+        const m = await import('/static/config.js');
         const q = m.toQuery(c, b);
         return [q, m.fromQuery(q), m.fromQuery('?'), m.fromQuery('?b.optimizer.name=gd')];
     }""", [config, compare])

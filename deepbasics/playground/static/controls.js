@@ -5,7 +5,7 @@
 // server's validator (deepbasics.config) answers with an `error` naming the setting, which the
 // panel marks (`markInvalid`).
 
-import {getPath, setPath} from "./state.js";
+import {getPath, setPath} from "./config.js";
 
 const DATASET_LABELS = {moons: "Moons", circles: "Circles", spirals: "Spirals", xor: "XOR", blobs: "Blobs"};
 // The settings each generated data set takes beyond n_samples and seed (datasets.GENERATED).

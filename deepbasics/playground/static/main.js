@@ -6,7 +6,7 @@
 
 import {Connection} from "./socket.js";
 import {Controls} from "./controls.js";
-import {clone, fromQuery, toQuery, withSharedData} from "./state.js";
+import {clone, fromQuery, toQuery, withSharedData} from "./config.js";
 import {BoundaryView} from "./heatmap.js";
 import {Charts, RunHistory} from "./charts.js";
 import {NetworkView} from "./network.js";

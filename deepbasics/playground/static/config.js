@@ -1,8 +1,8 @@
-// The configuration <-> the page's URL, so that a link reopens the same experiment.
+// A configuration as plain data (PROTOCOL.md): paths into it, the page's URL form of it, and the
+// configurations a page opens with. Pure functions; imports nothing.
 //
-// A configuration is a project config as plain data (PROTOCOL.md). The URL holds every leaf of it
-// as `section.key=value`, values written as JSON except plain strings, which stay bare when they
-// cannot be mistaken for JSON:
+// The URL holds every leaf of a configuration as `section.key=value`, values written as JSON except
+// plain strings, which stay bare when they cannot be mistaken for JSON:
 //   ?data.name=moons&data.n_samples=900&model.hidden=[5,2]&optimizer.name=adam&optimizer.lr=0.0001
 // The compare run's own sections follow with a `b.` prefix (it shares run A's data and split).
 
@@ -93,4 +93,24 @@ export function withSharedData(config, compare) {
   b.data = clone(config.data);
   b.split = clone(config.split);
   return b;
+}
+
+// The configurations a page opens with: those of its link (`fromQuery`'s answer), else the server's
+// default. Each section a link holds is taken whole (the page writes every setting into its links);
+// a section it leaves out comes from the default (for run B: from run A).
+export function opening(link, base) {
+  if (!link) return {config: clone(base.config), compare: clone(base.compare)};
+  const config = completed(link.config, base.config);
+  return {config, compare: link.compare && completed(link.compare, config)};
+}
+
+function completed(partial, base) {
+  return {...clone(base), ...clone(partial)};
+}
+
+// The id of the preset that is exactly this pair of configurations, else "" (custom).
+export function presetOf(presets, config, compare) {
+  const same = (p) => JSON.stringify(p.config) === JSON.stringify(config) &&
+                      JSON.stringify(p.compare ?? null) === JSON.stringify(compare ?? null);
+  return (presets || []).find(same)?.id ?? "";
 }
