@@ -1,0 +1,106 @@
+// The server's messages (PROTOCOL.md, "Server → page") and the connection's own events: one
+// function per type, in the table HANDLERS, each called as handle(message, actions). They write
+// the page's state and name what needs showing again; views.js shows it. Beyond the state they
+// touch the URL (a configuration the server accepts becomes the page's link), the settings panel
+// through `actions` (an error's field marked), and the download an `export` brings.
+//
+// Imports: state.js and config.js.
+
+import {app, clearAlert, invalidate, newSession, showAlert} from "./state.js";
+import {toQuery} from "./config.js";
+
+function open() {
+  app.connection = {text: "connected", kind: "ok"};
+  invalidate("connection");
+}
+
+function closed() {
+  app.state = "closed";
+  app.connection = {text: "disconnected: reload the page to start a new session", kind: "bad"};
+  invalidate("connection", "buttons");
+}
+
+// The options build the panel; the page's link (or the default) gives the first configuration.
+function hello(msg, actions) {
+  app.options = msg.options;
+  actions.start();
+}
+
+function busy(msg) {
+  showAlert(msg.message || "the server is busy; close another playground tab and reload");
+  app.connection = {text: "busy", kind: "bad"};
+  invalidate("connection");
+}
+
+function error(msg, actions) {
+  app.errors.push(msg.message);
+  showAlert(msg.message);
+  actions.markInvalid(msg.key);
+}
+
+function status(msg) {
+  app.state = msg.state;
+  app.recent = [];
+  invalidate("buttons", "state");
+  if (msg.message) showAlert(msg.message, msg.state === "diverged" ? "warn" : "");
+  else if (app.alert.kind === "warn") clearAlert();          // a divergence reset or trained past
+}
+
+// The server accepted the configuration last sent: a new session at epoch 0.
+function data(msg, actions) {
+  if (app.state === "starting") {                // the first data: the session is ready
+    app.state = "paused";
+    invalidate("buttons");
+  }
+  newSession(msg);
+  if (app.sent) {
+    history.replaceState(null, "", toQuery(app.sent.config, app.sent.compare) + location.hash);
+  }
+  clearAlert();
+  actions.clearInvalid();
+}
+
+function frame(msg) {
+  app.frames += 1;
+  app.recent.push([performance.now(), msg.epoch]);
+  (msg.runs || []).forEach((run, i) => {
+    const history = app.runs[i];
+    if (!history) return;
+    if (run.epoch < history.lastEpoch || (run.epoch === 0 && history.lastEpoch !== 0)) history.clear();
+    history.add(run);
+    // The pictures come every few frames; a frame without them keeps the last ones.
+    if (run.boundary) {
+      app.grids[i] = run.boundary;
+      app.networks[i] = run.network ?? null;
+      invalidate("boundary");
+    }
+  });
+  invalidate("views");
+}
+
+// Export: run A's TOML downloads at once; in compare mode run B's is offered beside it.
+function exported(msg) {
+  const a = tomlLink(msg.filename || "playground.toml", msg.toml);
+  document.body.append(a);
+  a.click();
+  a.remove();
+  const notice = document.getElementById("notice");
+  notice.replaceChildren(`Downloaded ${a.download}: run it with deepbasics train ${a.download}`);
+  if (msg.compare) {
+    notice.append(" (run A). Run B: ", tomlLink(msg.compare.filename, msg.compare.toml), ".");
+  }
+  notice.hidden = false;
+  clearTimeout(notice.timer);
+  notice.timer = setTimeout(() => { notice.hidden = true; }, 15000);
+}
+
+function tomlLink(filename, text) {
+  const a = document.createElement("a");
+  a.href = URL.createObjectURL(new Blob([text], {type: "application/toml"}));
+  a.download = filename;
+  a.textContent = filename;
+  a.dataset.testid = "export-link";
+  return a;
+}
+
+export const HANDLERS = {open, closed, hello, busy, error, status, data, frame, export: exported};
