@@ -27,9 +27,9 @@ class ConfigError(DeepBasicsError):
     where it came from (a file name, "--set optimizer.lr", "playground"), as data: a front end
     marks the field by ``key`` and never parses the message."""
 
-    def __init__(self, source: str, key: str, message: str):
-        super().__init__(f"{source}: {key} {message}" if key else f"{source}: {message}")
-        self.source, self.key, self.detail = source, key, message
+    def __init__(self, source: str, key: str, message: str, *, line: str | None = None):
+        super().__init__(line or (f"{source}: {key} {message}" if key else f"{source}: {message}"))
+        self.source, self.key, self.detail = source, key or None, message
 
 
 def choose(kind: str, name: str, table: dict):

@@ -3,6 +3,7 @@ import sys
 
 import pytest
 
+from deepbasics.learn import optim, schedules
 from deepbasics.runs import config
 from deepbasics.errors import DeepBasicsError
 
@@ -18,9 +19,9 @@ def parse(text: str) -> config.Config:
 
 def test_defaults():
     cfg = parse("")
-    assert cfg.data.name == "moons" and cfg.model.hidden == [5, 2] and cfg.model.init == "he_normal"
+    assert cfg.data.name == "moons" and cfg.model.hidden == (5, 2) and cfg.model.init == "he_normal"
     assert cfg.train.epochs == 1000 and cfg.train.batch_size == 64
-    assert cfg.optimizer == {"name": "adam"} and cfg.schedule == {"name": "constant"}
+    assert cfg.optimizer == optim.Adam() and cfg.schedule == schedules.Constant()
     assert cfg.split.fractions is None                       # the document's convention
     assert str(cfg.report_dir()) == "reports/c"                # named after the file
 
@@ -36,13 +37,12 @@ def test_every_shipped_config_loads_and_expands(name):
 def test_the_documents_experiment_ships():
     cfg = config.load("moons_optimizers")
     assert (cfg.data.name, cfg.data.n_samples, cfg.data.noise, cfg.data.seed) == ("moons", 900, 0.2, 3)
-    assert cfg.model.hidden == [5, 2] and cfg.model.activation == "relu" and cfg.model.seed == 3
+    assert cfg.model.hidden == (5, 2) and cfg.model.activation == "relu" and cfg.model.seed == 3
     assert cfg.train.batch_size == 64 and cfg.train.shuffle_seed == 10
     runs = config.expand(cfg)
     assert [label for label, _ in runs] == ["gd", "momentum", "adam"]
-    assert [r.optimizer for _, r in runs] == [{"name": "gd", "lr": 0.0001},
-                                             {"name": "momentum", "lr": 0.001, "beta": 0.9},
-                                             {"name": "adam", "lr": 0.0001}]
+    assert [r.optimizer for _, r in runs] == [optim.GD(lr=0.0001), optim.Momentum(lr=0.001, beta=0.9),
+                                             optim.Adam(lr=0.0001)]
 
 
 def test_grid_is_a_product_with_readable_labels():
@@ -51,8 +51,8 @@ def test_grid_is_a_product_with_readable_labels():
     runs = config.expand(cfg)
     assert [label for label, _ in runs] == ["he_normal · gd", "he_normal · adam",
                                             "glorot_normal · gd", "glorot_normal · adam"]
-    assert runs[3][1].model.init == "glorot_normal" and runs[3][1].optimizer == {"name": "adam", "lr": 0.01}
-    assert runs[0][1].optimizer == {"name": "gd"}            # a table replaces [optimizer] whole
+    assert runs[3][1].model.init == "glorot_normal" and runs[3][1].optimizer == optim.Adam(lr=0.01)
+    assert runs[0][1].optimizer == optim.GD()            # a table replaces [optimizer] whole
 
 
 def test_grid_merges_into_other_sections_and_repeated_names_get_settings():
@@ -118,7 +118,7 @@ def test_unreadable_toml_and_unknown_config(tmp_path):
 def test_overrides_are_read_as_toml_values():
     cfg = config.load("moons_adam", ["optimizer.lr=0.05", "model.hidden=[8, 4]", "model.init=glorot_normal",
                                      "train.shuffle=false"])
-    assert cfg.optimizer["lr"] == 0.05 and cfg.model.hidden == [8, 4]
+    assert cfg.optimizer.lr == 0.05 and cfg.model.hidden == (8, 4)
     assert cfg.model.init == "glorot_normal" and cfg.train.shuffle is False
     with pytest.raises(DeepBasicsError, match="key=value"):
         config.load("moons_adam", ["optimizer.lr"])
@@ -145,3 +145,57 @@ def test_describe_defaults_lists_every_section():
     text = config.describe_defaults()
     for key in ("[data]", "[split]", "[model]", "[train]", "[output]", "# epochs = 1000", "# hidden = [5, 2]"):
         assert key in text
+
+
+# -- one checked spec ---------------------------------------------------------------------------
+def test_the_spec_is_immutable_and_holds_the_objects_the_run_uses():
+    import dataclasses
+    from deepbasics.learn.early_stopping import EarlyStopping
+    cfg = parse('[optimizer]\nname = "momentum"\nlr = 0.05\nform = "nesterov"\n'
+                '[train]\nearly_stopping = {patience = 3}\n[model]\nhidden = [8, 4]\n')
+    assert cfg.optimizer == optim.Momentum(lr=0.05, form="nesterov")
+    assert cfg.train.early_stopping == EarlyStopping(patience=3)
+    for target, field in ((cfg, "name"), (cfg.model, "hidden"), (cfg.train, "epochs")):
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            setattr(target, field, None)
+    # plain data out, and the same spec back in
+    assert config.from_dict(cfg.to_dict(), "c") == dataclasses.replace(cfg, name=cfg.to_dict()["name"])
+    assert cfg.to_dict()["optimizer"] == {"name": "momentum", "lr": 0.05, "form": "nesterov"}
+
+
+@pytest.mark.parametrize("raw, key", [
+    ({"optimizer": {"name": "adam", "beta1": 1.5}}, "optimizer.beta1"),
+    ({"optimizer": {"name": "adam", "lr": -1.0}}, "optimizer.lr"),
+    ({"optimizer": {"name": "momentum", "form": "nope"}}, "optimizer.form"),
+    ({"schedule": {"name": "inverse_time", "interval": 0}}, "schedule.interval"),
+    ({"schedule": {"name": "step", "unit": "hour"}}, "schedule.unit"),
+    ({"train": {"early_stopping": {"patience": 0}}}, "train.early_stopping.patience"),
+    ({"model": {"hidden": [0]}}, "model.hidden"),
+    ({"model": {"dropout": 1.0}}, "model.dropout"),
+    ({"data": {"name": "csv"}}, "data.path"),
+    ({"split": {"fractions": [0.5, 0.5]}}, "split.fractions"),
+])
+def test_every_error_carries_its_settings_key_as_data(raw, key):
+    with pytest.raises(config.ConfigError) as info:
+        config.from_dict(raw, "x.toml")
+    assert info.value.key == key and str(info.value).startswith("x.toml: ")
+
+
+def test_every_front_end_meets_the_same_validator():
+    """A bad learning rate from a TOML file, --set, the playground and an estimator: one check,
+    one key, the same words."""
+    from deepbasics.playground import protocol
+    from deepbasics.sklearn import DeepClassifier
+    import numpy as np
+    errors = []
+    with pytest.raises(config.ConfigError) as info:
+        config.load("moons_adam", ["optimizer.lr=-1"])
+    errors.append(info.value)
+    with pytest.raises(protocol.ProtocolError) as info:
+        protocol.check_config({"optimizer": {"name": "adam", "lr": -1}})
+    errors.append(info.value)
+    with pytest.raises(config.ConfigError) as info:
+        DeepClassifier(learning_rate=-1).fit(np.zeros((4, 2)), [0, 1, 0, 1])
+    errors.append(info.value)
+    assert {e.key for e in errors} == {"optimizer.lr"}
+    assert all("learning rate must be a finite number >= 0, got -1" in str(e) for e in errors)

@@ -97,7 +97,7 @@ def test_bad_settings_are_one_line_errors():
 def test_config_checks_early_stopping_and_drop_last():
     cfg = config.from_dict({"train": {"drop_last": True, "early_stopping": {"monitor": "val_accuracy",
                                                                             "patience": 4}}}, "c.toml")
-    assert cfg.train.drop_last and cfg.train.early_stopping == {"monitor": "val_accuracy", "patience": 4}
+    assert cfg.train.drop_last and cfg.train.early_stopping == EarlyStopping(monitor="val_accuracy", patience=4)
     assert "early_stopping = {monitor = " in config.to_toml(cfg.to_dict())
     for bad, message in [({"patience": "3"}, "train.early_stopping.patience must be a whole number"),
                          ({"monitor": "loss"}, "monitor must be one of"),

@@ -11,7 +11,7 @@ import pytest
 
 from deepbasics.nn import activations, initializers
 from deepbasics.runs import config, experiment
-from deepbasics.learn import schedules
+from deepbasics.learn import optim, schedules
 from deepbasics.nn.batchnorm import BatchNorm
 from deepbasics.errors import DeepBasicsError
 from deepbasics.playground import presets, protocol
@@ -76,8 +76,8 @@ def test_a_message_over_64_kib_is_refused_before_parsing():
 def test_the_default_configuration_is_accepted_and_built_by_the_one_validator():
     msg = protocol.parse(configure(base()))
     assert isinstance(msg["config"], config.Config) and msg["compare"] is None
-    assert msg["config"].optimizer == {"name": "adam", "lr": 0.0001}
-    assert msg["raw"] == base()
+    assert msg["config"].optimizer == optim.Adam(lr=0.0001)
+    assert set(msg) == {"type", "config", "compare"}
 
 
 @pytest.mark.parametrize("section, key, value, want_key, words", [
@@ -135,7 +135,7 @@ def test_compare_takes_the_first_configs_data_split_and_seeds():
     cb = msg["compare"]
     assert cb.data == msg["config"].data and cb.split == msg["config"].split
     assert cb.model.seed == a["model"]["seed"] and cb.train.shuffle_seed == a["train"]["shuffle_seed"]
-    assert cb.optimizer == {"name": "gd", "lr": 0.01}
+    assert cb.optimizer == optim.GD(lr=0.01)
     b["optimizer"]["lr"] = "fast"
     err = refused(configure(a, b))
     assert err.key == "compare.optimizer.lr" and str(err).startswith("compare.optimizer.lr")
@@ -188,8 +188,8 @@ def test_the_chapter_presets_match_the_shipped_chapter_configs():
     assert by_id["chapter-schedule-lr-decay"].schedule == decay.schedule
     assert by_id["chapter-schedule-lr-decay"].optimizer == decay.optimizer
     # the chapter's update_lr run: GD from 0.5, lr0 / (1 + epoch)
-    assert by_id["chapter-update-lr"].schedule == {"name": "inverse_time", "decay_rate": 1.0}
-    assert by_id["chapter-update-lr"].optimizer == {"name": "gd", "lr": 0.5}
+    assert by_id["chapter-update-lr"].schedule == schedules.InverseTimeDecay(decay_rate=1.0)
+    assert by_id["chapter-update-lr"].optimizer == optim.GD(lr=0.5)
     deep = next(p for p in presets.presets() if p["id"] == "compare-deep")
     a, b = protocol.check_config(deep["config"]), protocol.compare_config(deep["config"], deep["compare"])[0]
     assert (a.model.init, a.model.activation, a.model.batch_norm, len(a.model.hidden)) == \
@@ -202,7 +202,7 @@ def test_the_gradient_descent_depth_preset_shows_the_gradient_vanish_and_the_cur
     the cost stays at log 2, while He + ReLU + BatchNorm keeps its gradients level and learns."""
     deep = next(p for p in presets.presets() if p["id"] == "compare-deep-gd")
     a, b = protocol.check_config(deep["config"]), protocol.compare_config(deep["config"], deep["compare"])[0]
-    assert a.optimizer == b.optimizer == {"name": "gd", "lr": 0.1}
+    assert a.optimizer == b.optimizer == optim.GD(lr=0.1)
     t = Trainer(a, b)
     t.advance(1)
     first = t.frame(boundary=False)["runs"]
@@ -272,8 +272,7 @@ def test_fit_arguments_are_what_a_train_run_passes():
     cfg = config.from_dict({"data": {"name": "moons", "n_samples": 60}, "train": {"batch_size": "full",
                                                                                   "noise_seed": 5}})
     prep = experiment.prepare(cfg)
-    args = experiment.fit_arguments(cfg, prep, "binary_crossentropy", experiment.make_optimizer(cfg.optimizer),
-                                    experiment.make_schedule(cfg.schedule))
+    args = experiment.fit_arguments(cfg, "binary_crossentropy", experiment.validation_of(prep))
     assert args["batch_size"] is None and args["noise_seed"] == 5 and args["engine"] == cfg.train.engine
     assert args["validation_data"][0] is prep.X_val
     assert not {"epochs", "initial_epoch", "on_epoch"} & set(args)

@@ -21,6 +21,12 @@ def preset(pid: str) -> dict:
     return next(p for p in presets.presets() if p["id"] == pid)
 
 
+def configure(raw: dict, raw_b: dict | None = None) -> dict:
+    """The configure command as the server hands it to the worker: the checked Config(s)."""
+    return {"type": "configure", "config": protocol.check_config(raw),
+            "compare": None if raw_b is None else protocol.check_config(raw_b, "compare")}
+
+
 def small(**changes) -> dict:
     raw = copy.deepcopy(preset("chapter-adam")["config"])
     raw["data"]["n_samples"] = 300
@@ -164,9 +170,7 @@ def test_chunked_training_equals_one_fit_with_the_test_curve_from_the_test_split
     cfg = protocol.check_config(raw)
     prep = experiment.prepare(cfg)
     model, loss = experiment.build_model(cfg, prep.dataset, 2)
-    args = experiment.fit_arguments(cfg, prep, loss, experiment.make_optimizer(cfg.optimizer),
-                                    experiment.make_schedule(cfg.schedule))
-    args["validation_data"] = (prep.X_test, prep.y_test)
+    args = experiment.fit_arguments(cfg, loss, (prep.X_test, prep.y_test))
     history = model.fit(prep.X_train, prep.y_train, epochs=10, **args)
     assert points["cost"] == history["cost"]
     assert points["test_cost"] == history["val_loss"] and points["test_accuracy"] == history["val_accuracy"]
@@ -268,7 +272,7 @@ def test_a_fresh_worker_needs_a_configuration_first(worker):
 
 
 def test_the_worker_plays_pauses_steps_resets_and_exports(worker):
-    worker.send({"type": "configure", "config": small(), "compare": None})
+    worker.send(configure(small()))
     assert worker.until("data")["task"] == "binary"
     assert worker.until("frame")["epoch"] == 0
     assert worker.until("status")["state"] == "paused"
@@ -296,12 +300,13 @@ def test_the_worker_plays_pauses_steps_resets_and_exports(worker):
 
 
 def test_a_bad_configuration_changes_nothing_and_the_speed_cap_holds(worker):
-    worker.send({"type": "configure", "config": small(), "compare": None})
+    worker.send(configure(small()))
     worker.until("status")
-    bad = small(model__hidden=[3, 200])
-    worker.send({"type": "configure", "config": bad, "compare": None})
+    bad = small(model__output="sigmoid")          # settings that pass the check, but three classes
+    bad["data"] = {"name": "blobs", "n_samples": 300, "centers": 3}
+    worker.send(configure(bad))
     err = worker.until("error")
-    assert err["key"] == "model.hidden"
+    assert err["key"] == "model.output"
     worker.send({"type": "speed", "epochs_per_second": 20})
     worker.send({"type": "play"})
     first = worker.until("frame", where=lambda m: m["epoch"] > 0)
@@ -315,7 +320,7 @@ def test_a_bad_configuration_changes_nothing_and_the_speed_cap_holds(worker):
 
 
 def test_a_diverging_run_pauses_with_the_epoch_and_advice(worker):
-    worker.send({"type": "configure", "config": diverging(), "compare": None})
+    worker.send(configure(diverging()))
     worker.until("status")
     worker.send({"type": "play"})
     status = worker.until("status", where=lambda m: m["state"] == "diverged")
@@ -324,7 +329,7 @@ def test_a_diverging_run_pauses_with_the_epoch_and_advice(worker):
     again = worker.until("status")
     assert again["state"] == "diverged" and again["epoch"] == status["epoch"]
     # compare mode: the run that diverged stays where it stopped, play trains the other one on
-    worker.send({"type": "configure", "config": diverging(), "compare": small()})
+    worker.send(configure(diverging(), small()))
     worker.until("status")
     worker.send({"type": "play"})
     status = worker.until("status", where=lambda m: m["state"] == "diverged")

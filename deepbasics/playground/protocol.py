@@ -10,17 +10,14 @@ Nothing here trains or touches a file: a message is only ever data.
 """
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
-import re
 
 import numpy as np
 
-from ..runs import config
 from ..data import datasets
-from ..learn import optim, schedules
-from ..errors import DeepBasicsError
+from ..errors import ConfigError, DeepBasicsError
+from ..runs import config
 
 MAX_MESSAGE = 64 * 1024          # bytes of one message from the page
 MAX_EPOCHS_PER_SECOND = 1e6
@@ -42,7 +39,7 @@ class ProtocolError(DeepBasicsError):
 def parse(text) -> dict:
     """A message from the page as a checked dict: {"type": ..., plus that type's fields}.
 
-    configure -> {"type", "config": Config, "compare": Config or None, "raw": ..., "raw_compare": ...}
+    configure -> {"type", "config": Config, "compare": Config or None}   (checked: the worker trains them)
     speed     -> {"type", "epochs_per_second": float or None}
     others    -> {"type"}
     """
@@ -94,8 +91,8 @@ def _configure(msg: dict) -> dict:
     if raw_b is not None and not isinstance(raw_b, dict):
         raise ProtocolError('"compare" must be a configuration object or null', "compare")
     cfg = check_config(raw)
-    cfg_b, raw_b = (None, None) if raw_b is None else compare_config(raw, raw_b)
-    return {"type": "configure", "config": cfg, "compare": cfg_b, "raw": raw, "raw_compare": raw_b}
+    cfg_b = None if raw_b is None else compare_config(raw, raw_b)[0]
+    return {"type": "configure", "config": cfg, "compare": cfg_b}
 
 
 def compare_config(raw: dict, raw_b: dict):
@@ -127,8 +124,8 @@ def check_config(raw: dict, source: str = "playground") -> config.Config:
                                                     "2-D sets (use deepbasics train for your own data)")
     try:
         cfg = config.from_dict(raw, source=source)
-    except DeepBasicsError as err:
-        raise _from_config_error(str(err), source) from None
+    except ConfigError as err:
+        raise _from_config_error(err, source) from None
     _check_limits(cfg, source)
     return cfg
 
@@ -158,33 +155,13 @@ def _error(source: str, key: str, text: str) -> ProtocolError:
     return ProtocolError(f"{prefix}{key} {text}", prefix + key)
 
 
-_KEY = re.compile(r"^([a-z_]+(?:\.[A-Za-z0-9_]+)*)(:)?\s")
-
-
-def _from_config_error(message: str, source: str) -> ProtocolError:
-    """A ``config.from_dict`` error ("playground: optimizer.lr must be ...") as the page shows it,
-    with its dotted key when the message starts with one."""
-    text = message[len(source) + 2:] if message.startswith(source + ": ") else message
-    match = _KEY.match(text)
-    key = None
-    if match and match.group(1).split(".")[0] in (*config.SECTIONS, "name", "description", "grid"):
-        key = match.group(1)
-        if match.group(2) and key in HYPER_TABLES:       # "optimizer: beta1 must ..." -> optimizer.beta1
-            key = _hyper_key(key, text[match.end():])
+def _from_config_error(err: ConfigError, source: str) -> ProtocolError:
+    """A validator's error as the page shows it: the line without its source, and the setting's
+    dotted key (in compare mode, under ``compare.``) so that the page marks the field."""
+    text = str(err)
+    text = text[len(source) + 2:] if text.startswith(source + ": ") else text
     prefix = "compare." if source == "compare" else ""
-    return ProtocolError(prefix + text, None if key is None else prefix + key)
-
-
-HYPER_TABLES = {"optimizer": optim.OPTIMIZERS, "schedule": schedules.SCHEDULES}
-
-
-def _hyper_key(section: str, rest: str) -> str:
-    """The setting an [optimizer]/[schedule] range error is about, when its text names it."""
-    if rest.startswith("learning rate"):
-        return f"{section}.lr"
-    word = re.match(r"[A-Za-z_0-9]+", rest)
-    fields = {f.name for cls in HYPER_TABLES[section].values() for f in dataclasses.fields(cls)}
-    return f"{section}.{word.group(0)}" if word and word.group(0) in fields else section
+    return ProtocolError(prefix + text, None if err.key is None else prefix + err.key)
 
 
 def error(message: str, key: str | None = None) -> dict:
@@ -192,12 +169,9 @@ def error(message: str, key: str | None = None) -> dict:
 
 
 def error_of(err: DeepBasicsError) -> dict:
-    """The ``error`` message for a library error: its key, or the dotted key its text starts with
-    (``model.output = 'sigmoid' gives one output ...`` -> model.output)."""
-    key = getattr(err, "key", None)
-    if key is None:
-        key = _from_config_error(str(err), "playground").key
-    return error(str(err), key)
+    """The ``error`` message for a library error, with the setting's key when it has one (a
+    ``ConfigError``: a setting that does not fit the data, such as ``model.output``)."""
+    return error(str(err), getattr(err, "key", None))
 
 
 def encode(message: dict) -> str:

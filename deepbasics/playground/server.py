@@ -137,9 +137,10 @@ async def _converse(websocket: WebSocket, session: Session, options: dict) -> No
 
 
 def _for_worker(command: dict) -> dict:
-    """A checked command as plain data for the worker (configs as their raw, checked tables)."""
+    """A checked command for the worker: a configuration goes as the checked ``Config`` (the
+    worker trains it as it is, without checking it again)."""
     if command["type"] == "configure":
-        return {"type": "configure", "config": command["raw"], "compare": command["raw_compare"]}
+        return {"type": "configure", "config": command["config"], "compare": command["compare"]}
     return command
 
 

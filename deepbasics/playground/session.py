@@ -94,8 +94,8 @@ class Worker:
 
     # -- commands ----------------------------------------------------------------------------
     def on_configure(self, command: dict) -> None:
-        cfg = protocol.check_config(command["config"])
-        cfg_b = None if command.get("compare") is None else protocol.check_config(command["compare"], "compare")
+        """Train the checked configurations the server sends (``protocol.check_config`` ran there)."""
+        cfg, cfg_b = command["config"], command.get("compare")
         self.trainer = Trainer(cfg, cfg_b)          # built completely before it replaces the old one
         self.configs, self.reported, self.chunk = (cfg, cfg_b), set(), 1
         self.send(self.trainer.data_message())

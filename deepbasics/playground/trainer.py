@@ -37,11 +37,10 @@ class Run:
     def __init__(self, label: str, cfg: config_mod.Config, prepared: experiment.Prepared):
         self.label, self.cfg, self.prepared = label, cfg, prepared
         self.model, loss = experiment.build_model(cfg, prepared.dataset, prepared.X_train.shape[1])
-        optimizer = experiment.make_optimizer(cfg.optimizer)
-        schedule = GrowingRates(experiment.make_schedule(cfg.schedule))
-        self.fit_args = experiment.fit_arguments(cfg, prepared, loss, optimizer, schedule)
+        # the test split's curves take the validation's place; the rates grow with the run
         test = (prepared.X_test, prepared.y_test) if len(prepared.y_test) else None
-        self.fit_args.update(validation_data=test, validation_freq=1)
+        self.fit_args = {**experiment.fit_arguments(cfg, loss, test), "validation_freq": 1,
+                         "schedule": GrowingRates(cfg.schedule)}
         self.epoch = 0
         self.diverged: str | None = None
         self.points = _empty_points()

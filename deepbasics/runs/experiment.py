@@ -3,8 +3,10 @@
     prepared = prepare(cfg)                  # the data, split and standardised
     result = run(label, cfg, prepared, progress=..., checkpoint=...)
 
-The names in a config become objects here, through the library's explicit tables
-(``optim.OPTIMIZERS``, ``schedules.SCHEDULES``, ``activations.ACTIVATIONS``, ...). ``run`` returns
+The checked ``Config`` (``runs.config``) already holds the optimizer, schedule and early-stopping
+objects; here the rest of the run is built from it, once: the network (``build_model``, through
+``activations.ACTIVATIONS``) and the arguments of ``Sequential.fit`` (``fit_arguments``), which
+``deepbasics train``, the playground's worker, the estimators and the cluster all use. ``run`` returns
 a ``RunResult`` of plain data (history, metrics, the decision-boundary grid, the confusion
 matrix), which the report draws; it holds no model, so it travels between processes.
 """
@@ -17,18 +19,23 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..nn import activations, losses
-from ..learn import checkpoint as ckpt_io, optim, schedules
 from ..data import datasets
+from ..data.splits import Split, Standardizer, split
+from ..errors import ConfigError, DeepBasicsError, DivergedError
+from ..learn import checkpoint as ckpt_io
+from ..learn.history import History
+from ..learn.model import Sequential
+from ..nn import activations, losses
 from ..nn.batchnorm import BatchNorm
-from .config import Config
 from ..nn.dense import Dense
 from ..nn.dropout import Dropout
-from ..errors import DeepBasicsError, DivergedError
-from ..learn.model import Sequential
 from ..nn.network import fuse_output, shapes_of, unflatten
-from ..data.splits import Split, Standardizer, split
-from ..learn.history import History
+from .config import Config, from_dict
+
+
+def steps_per_epoch(m: int, batch_size: int | None, drop_last: bool) -> int:   # TEMP until batching has it
+    batch = min(batch_size or m, m)
+    return m // batch if drop_last else -(-m // batch)
 
 BOUNDARY_GRID = 160          # the decision-boundary picture is evaluated on 160 x 160 points
 
@@ -70,15 +77,11 @@ def prepare(cfg: Config) -> Prepared:
                     t(data.X[parts.test]), data.y[parts.test])
 
 
-# -- names to objects -----------------------------------------------------------------------------
-def make_optimizer(table: dict) -> optim.Optimizer:
-    settings = dict(table)
-    return optim.OPTIMIZERS[settings.pop("name")](**settings)
-
-
-def make_schedule(table: dict) -> schedules.Schedule:
-    settings = dict(table)
-    return schedules.SCHEDULES[settings.pop("name")](**settings)
+# -- the spec to objects ---------------------------------------------------------------------------
+def _mismatch(key: str, message: str) -> ConfigError:
+    """A setting that does not fit the data (known only once the data are read), keyed like
+    the validator's errors."""
+    return ConfigError("", key, message, line=message)
 
 
 def output_units(cfg: Config, data: datasets.Dataset) -> tuple[int, str]:
@@ -93,7 +96,7 @@ def output_units(cfg: Config, data: datasets.Dataset) -> tuple[int, str]:
     if act == "softmax" and data.task == "binary":
         units = 2
     if act == "sigmoid" and data.task == "multiclass":
-        raise DeepBasicsError(f"model.output = 'sigmoid' gives one output, but the data have "
+        raise _mismatch("model.output", f"model.output = 'sigmoid' gives one output, but the data have "
                               f"{data.n_classes} classes; use 'softmax' (or 'auto')")
     return units, act
 
@@ -103,13 +106,13 @@ def loss_name(cfg: Config, data: datasets.Dataset, output: str) -> str:
     if cfg.train.loss != "auto":
         chosen = losses.LOSSES[cfg.train.loss]
         if chosen is losses.BinaryCrossEntropy and data.task == "multiclass":
-            raise DeepBasicsError(f"train.loss = {cfg.train.loss!r} takes labels 0 and 1, but {data.name} has "
+            raise _mismatch("train.loss", f"train.loss = {cfg.train.loss!r} takes labels 0 and 1, but {data.name} has "
                                   f"{data.n_classes} classes; use 'categorical_crossentropy' (or 'auto')")
         if chosen is losses.BinaryCrossEntropy and output == "softmax":
-            raise DeepBasicsError(f"train.loss = {cfg.train.loss!r} needs one sigmoid output, but model.output "
+            raise _mismatch("train.loss", f"train.loss = {cfg.train.loss!r} needs one sigmoid output, but model.output "
                                   f"is 'softmax'; use 'categorical_crossentropy' (or 'auto')")
         if chosen is not losses.MeanSquaredError and data.task == "regression":
-            raise DeepBasicsError(f"train.loss = {cfg.train.loss!r} needs class labels, but {data.name}'s target "
+            raise _mismatch("train.loss", f"train.loss = {cfg.train.loss!r} needs class labels, but {data.name}'s target "
                                   f"is a continuous value (regression); use 'mse' (or 'auto')")
         return cfg.train.loss
     if data.task == "regression":
@@ -120,9 +123,8 @@ def loss_name(cfg: Config, data: datasets.Dataset, output: str) -> str:
 def build_model(cfg: Config, data: datasets.Dataset, n_in: int) -> tuple[Sequential, str]:
     """The network the config describes, with its initial weights; returns (model, loss name)."""
     m = cfg.model
-    acts = m.activation if isinstance(m.activation, list) else [m.activation] * len(m.hidden)
     layers = []
-    for width, act in zip(m.hidden, acts):
+    for width, act in zip(m.hidden, m.activations()):
         layers.append(Dense(width, l1=m.l1, l2=m.l2))
         after = m.batch_norm_position == "after"
         if m.batch_norm and not after:
@@ -137,18 +139,22 @@ def build_model(cfg: Config, data: datasets.Dataset, n_in: int) -> tuple[Sequent
     return Sequential(layers, input_dim=n_in, init=m.init, seed=m.seed), loss_name(cfg, data, act)
 
 
-def fit_arguments(cfg: Config, prepared: Prepared, loss: str, optimizer: optim.Optimizer,
-                  schedule: schedules.Schedule) -> dict:
+def fit_arguments(cfg: Config, loss: str, validation_data=None) -> dict:
     """The keyword arguments of ``Sequential.fit`` that a config fixes (all but epochs,
-    initial_epoch and on_epoch): ``deepbasics train`` and the playground both train with these."""
+    initial_epoch and on_epoch), with ``validation_data`` (X_val, y_val) or None: every front end
+    trains with these."""
     tc = cfg.train
-    return {"loss": loss, "optimizer": optimizer, "batch_size": None if tc.batch_size == "full" else tc.batch_size,
-            "schedule": schedule, "shuffle": tc.shuffle, "shuffle_seed": tc.shuffle_seed,
-            "validation_data": (prepared.X_val, prepared.y_val) if len(prepared.y_val) else None,
+    return {"loss": loss, "optimizer": cfg.optimizer, "batch_size": tc.batch, "schedule": cfg.schedule,
+            "shuffle": tc.shuffle, "shuffle_seed": tc.shuffle_seed, "validation_data": validation_data,
             "validation_freq": tc.validation_freq, "engine": tc.engine,
             "noise_seed": cfg.model.seed if tc.noise_seed is None else tc.noise_seed, "dtype": tc.dtype,
             "clip_norm": tc.clip_norm, "clip_value": tc.clip_value, "diagnostics_every": tc.diagnostics_every,
             "early_stopping": tc.early_stopping, "drop_last": tc.drop_last}
+
+
+def validation_of(prepared: Prepared):
+    """(X_val, y_val) of a prepared run, or None when it holds out no validation set."""
+    return (prepared.X_val, prepared.y_val) if len(prepared.y_val) else None
 
 
 # -- one run --------------------------------------------------------------------------------------
@@ -236,86 +242,110 @@ def run(label: str, cfg: Config, prepared: Prepared | None = None, *, progress=N
 
 
 def _run(label, cfg, prepared, *, progress, checkpoint, checkpoint_every, resume) -> RunResult:
-    prepared = prepared or prepare(cfg)
-    model, loss = build_model(cfg, prepared.dataset, prepared.X_train.shape[1])
-    optimizer, schedule = make_optimizer(cfg.optimizer), make_schedule(cfg.schedule)
-    tc = cfg.train
-    batch = None if tc.batch_size == "full" else tc.batch_size
-    noise_seed = cfg.model.seed if tc.noise_seed is None else tc.noise_seed
-    previous, initial, finished = None, 0, False
+    """The run's steps: build it, continue a checkpoint, train, save, evaluate."""
+    run_ = _Run(label, cfg, prepared or prepare(cfg), checkpoint)
     if resume:
-        saved = ckpt_io.load(resume)
-        _check_resumable(saved, cfg, prepared, resume)
-        # Early stopping's counters are not in a checkpoint: a run that stopped early is complete,
-        # and one caught mid-fit starts over (computing the same numbers again).
-        finished = bool((saved.meta.get("history") or {}).get("stopped"))
-        if tc.early_stopping is None or finished:
-            ckpt_io.restore(model, saved, optimizer)
-            previous, initial = saved.meta.get("history"), saved.epoch
-    history = History()
-    n_body = len(fuse_output(model.layers, losses.get(loss))[0])
-    shapes = shapes_of(model.params[:n_body])
-
-    m_train = len(prepared.y_train)
-    steps = m_train // min(batch or m_train, m_train) if tc.drop_last else -(-m_train // (batch or m_train))
-
-    def meta(epoch: int, status: str) -> dict:
-        """Everything but the arrays: seeds, optimizer, schedule position, history, config."""
-        return {**ckpt_io.model_meta(model, losses.get(loss)),     # load_model rebuilds the network
-                "config": cfg.to_dict(), "label": label, "status": status, "fingerprint": prepared.fingerprint(),
-                "seed": model.seed, "shuffle_seed": tc.shuffle_seed if tc.shuffle else None,
-                "noise_seed": noise_seed, "split_seed": cfg.split.seed,
-                "optimizer": ckpt_io.describe_optimizer(optimizer), "schedule": repr(schedule),
-                "schedule_position": {"epoch": epoch, "steps_per_epoch": steps,
-                                      "lr_next": schedule.rate_after_epoch(optimizer.lr, epoch - 1, steps)
-                                      if epoch > 0 else optimizer.lr},
-                # x' = (x - mean) / scale turns new raw inputs into what the weights expect
-                "standardizer": {"mean": prepared.scaler.mean.tolist(), "scale": prepared.scaler.scale.tolist()},
-                "epochs": tc.epochs, "history": _merge(previous, history).to_dict(),
-                "engine": model.engine_used or tc.engine}       # the one that ran ("auto" resolved)
-
-    def save(epoch: int, state, status: str = "running") -> None:
-        """Checkpoint the TrainState ``state`` reached after ``epoch`` epochs (mid-fit)."""
-        params = unflatten(np.array(state.theta), shapes) + list(model.params[n_body:])
-        buffers = list(state.layer_state) + list(model.state[n_body:])
-        ckpt_io.save(checkpoint, params=params, state=buffers, opt_state=state.opt_state, epoch=epoch,
-                     meta=meta(epoch, status))
-
-    recorder = Recorder(history, progress, checkpoint_every if checkpoint else 0, save if checkpoint else None)
-    result = RunResult(label=label, config=cfg.to_dict(), task=prepared.dataset.task, dataset=prepared.dataset.name,
-                       classes=prepared.dataset.classes, split=prepared.split.to_dict(),
-                       standardized=cfg.data.standardize, n_params=model.count_params())
+        run_.resume_from(resume)
+    result = run_.new_result()
     start = time.perf_counter()
     try:
-        if initial < tc.epochs and not finished:
-            fitted = model.fit(prepared.X_train, prepared.y_train, epochs=tc.epochs, initial_epoch=initial,
-                               on_epoch=recorder, **fit_arguments(cfg, prepared, loss, optimizer, schedule))
-            history.diagnostics, history.stopped = fitted.diagnostics, fitted.stopped
-        elif initial > tc.epochs:
-            raise DeepBasicsError(f"the checkpoint has {initial} epochs done, more than train.epochs = {tc.epochs}; "
-                                  f"raise train.epochs to continue it")
-        model.loss = losses.get(loss)
-    except DivergedError as err:
-        result.status, result.message = "diverged", str(err)
-        history.diagnostics = list(getattr(err.history, "diagnostics", []))
-        model.loss = losses.get(loss)
-    except KeyboardInterrupt:
-        saved_to = None
-        if checkpoint and recorder.state is not None:
-            save(recorder.epoch + 1, recorder.state, "interrupted")
-            saved_to = checkpoint
-        raise Interrupted(recorder.epoch + 1 if recorder.epoch is not None else initial, saved_to) from None
+        run_.train(result, progress, checkpoint_every)
     finally:
         if progress is not None:
             progress.close()
     result.seconds = time.perf_counter() - start
-    result.epochs_done = int(model.epochs_done)
-    result.history = _merge(previous, history).to_dict()
+    result.epochs_done = int(run_.model.epochs_done)
+    result.history = run_.history_so_far().to_dict()
     if checkpoint:       # the final weights, or the last good ones of a diverged run
-        ckpt_io.save(checkpoint, params=model.params, state=model.state, opt_state=model.opt_state,
-                     epoch=result.epochs_done, meta=meta(result.epochs_done, result.status))
-    _evaluate(model, prepared, result)
+        m = run_.model
+        ckpt_io.save(checkpoint, params=m.params, state=m.state, opt_state=m.opt_state,
+                     epoch=result.epochs_done, meta=run_.meta(result.epochs_done, result.status))
+    _evaluate(run_.model, run_.prepared, result)
     return result
+
+
+class _Run:
+    """One run's model, its history so far (a resumed checkpoint's, then this fit's) and its
+    checkpoint file."""
+
+    def __init__(self, label: str, cfg: Config, prepared: Prepared, checkpoint: str | None):
+        self.label, self.cfg, self.prepared, self.checkpoint = label, cfg, prepared, checkpoint
+        self.model, self.loss = build_model(cfg, prepared.dataset, prepared.X_train.shape[1])
+        self.previous, self.initial, self.finished = None, 0, False
+        self.history = History()
+        self.n_body = len(fuse_output(self.model.layers, losses.get(self.loss))[0])
+        self.steps = steps_per_epoch(len(prepared.y_train), cfg.train.batch, cfg.train.drop_last)
+
+    def resume_from(self, path) -> None:
+        """Continue the checkpoint at ``path``. Early stopping's counters are not in a checkpoint:
+        a run that stopped early is complete, and one caught mid-fit starts over (computing the
+        same numbers again)."""
+        saved = ckpt_io.load(path)
+        _check_resumable(saved, self.cfg, self.prepared, path)
+        self.finished = bool((saved.meta.get("history") or {}).get("stopped"))
+        if self.cfg.train.early_stopping is None or self.finished:
+            ckpt_io.restore(self.model, saved, self.cfg.optimizer)
+            self.previous, self.initial = saved.meta.get("history"), saved.epoch
+
+    def history_so_far(self) -> History:
+        return _merge(self.previous, self.history)
+
+    def new_result(self) -> RunResult:
+        data = self.prepared.dataset
+        return RunResult(label=self.label, config=self.cfg.to_dict(), task=data.task, dataset=data.name,
+                         classes=data.classes, split=self.prepared.split.to_dict(),
+                         standardized=self.cfg.data.standardize, n_params=self.model.count_params())
+
+    def meta(self, epoch: int, status: str) -> dict:
+        """Everything but the arrays: seeds, optimizer, schedule position, history, config."""
+        cfg, tc, model, scaler = self.cfg, self.cfg.train, self.model, self.prepared.scaler
+        lr0, schedule = cfg.optimizer.lr, cfg.schedule
+        return {**ckpt_io.model_meta(model, losses.get(self.loss)),     # load_model rebuilds the network
+                "config": cfg.to_dict(), "label": self.label, "status": status,
+                "fingerprint": self.prepared.fingerprint(), "seed": model.seed,
+                "shuffle_seed": tc.shuffle_seed if tc.shuffle else None,
+                "noise_seed": cfg.model.seed if tc.noise_seed is None else tc.noise_seed, "split_seed": cfg.split.seed,
+                "optimizer": ckpt_io.describe_optimizer(cfg.optimizer), "schedule": repr(schedule),
+                "schedule_position": {"epoch": epoch, "steps_per_epoch": self.steps,
+                                      "lr_next": schedule.rate_after_epoch(lr0, epoch - 1, self.steps)
+                                      if epoch > 0 else lr0},
+                # x' = (x - mean) / scale turns new raw inputs into what the weights expect
+                "standardizer": {"mean": scaler.mean.tolist(), "scale": scaler.scale.tolist()},
+                "epochs": tc.epochs, "history": self.history_so_far().to_dict(),
+                "engine": model.engine_used or tc.engine}       # the one that ran ("auto" resolved)
+
+    def save(self, epoch: int, state, status: str = "running") -> None:
+        """Checkpoint the TrainState ``state`` reached after ``epoch`` epochs (mid-fit)."""
+        model, n = self.model, self.n_body
+        params = unflatten(np.array(state.theta), shapes_of(model.params[:n])) + list(model.params[n:])
+        buffers = list(state.layer_state) + list(model.state[n:])
+        ckpt_io.save(self.checkpoint, params=params, state=buffers, opt_state=state.opt_state, epoch=epoch,
+                     meta=self.meta(epoch, status))
+
+    def train(self, result: RunResult, progress, checkpoint_every: int) -> None:
+        """Fit from ``initial`` to train.epochs; a divergence is the result's status; Ctrl-C
+        saves the checkpoint (when one is kept) and raises ``Interrupted``."""
+        tc, saving = self.cfg.train, self.checkpoint is not None
+        recorder = Recorder(self.history, progress, checkpoint_every if saving else 0, self.save if saving else None)
+        try:
+            if self.initial < tc.epochs and not self.finished:
+                fitted = self.model.fit(self.prepared.X_train, self.prepared.y_train, epochs=tc.epochs,
+                                        initial_epoch=self.initial, on_epoch=recorder,
+                                        **fit_arguments(self.cfg, self.loss, validation_of(self.prepared)))
+                self.history.diagnostics, self.history.stopped = fitted.diagnostics, fitted.stopped
+            elif self.initial > tc.epochs:
+                raise DeepBasicsError(f"the checkpoint has {self.initial} epochs done, more than train.epochs = "
+                                      f"{tc.epochs}; raise train.epochs to continue it")
+        except DivergedError as err:
+            result.status, result.message = "diverged", str(err)
+            self.history.diagnostics = list(getattr(err.history, "diagnostics", []))
+        except KeyboardInterrupt:
+            saved_to = None
+            if saving and recorder.state is not None:
+                self.save(recorder.epoch + 1, recorder.state, "interrupted")
+                saved_to = self.checkpoint
+            raise Interrupted(recorder.epoch + 1 if recorder.epoch is not None else self.initial, saved_to) from None
+        self.model.loss = losses.get(self.loss)
 
 
 class Interrupted(KeyboardInterrupt):
@@ -328,16 +358,21 @@ class Interrupted(KeyboardInterrupt):
 
 
 def _check_resumable(saved, cfg: Config, prepared: Prepared, path) -> None:
+    """A checkpoint continues only the run it was saved from: the same checked settings (but
+    train.epochs and train.engine, since the engines compute the same numbers) on the same data."""
     stored = saved.meta.get("config")
     if stored is not None:
-        now = cfg.to_dict()
+        try:
+            then = from_dict(stored, str(path))
+        except DeepBasicsError as err:
+            raise DeepBasicsError(f"{path} holds a config this deepbasics cannot read ({err}); "
+                                  f"start the run again") from None
         for section in ("data", "split", "model", "optimizer", "schedule"):
-            if stored.get(section) != now.get(section):
+            if getattr(then, section) != getattr(cfg, section):
                 raise DeepBasicsError(f"{path} was trained with a different [{section}] section; resume it with "
                                       f"its own config (leave CONFIG out to use the one stored in it)")
-        free = ("epochs", "engine")           # the engines compute the same numbers: either may resume
-        same_train = {k: v for k, v in stored.get("train", {}).items() if k not in free}
-        if same_train != {k: v for k, v in now["train"].items() if k not in free}:
+        free = {"epochs": 1, "engine": "auto"}
+        if dataclasses.replace(then.train, **free) != dataclasses.replace(cfg.train, **free):
             raise DeepBasicsError(f"{path} was trained with different [train] settings; only train.epochs and "
                                   f"train.engine may change when resuming")
     if saved.meta.get("fingerprint") not in (None, prepared.fingerprint()):

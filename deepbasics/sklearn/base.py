@@ -13,7 +13,7 @@ from ..learn import checkpoint
 from ..learn.saving import load_model
 from ..runs import config, experiment
 from ..data import datasets, splits
-from ..errors import DeepBasicsError
+from ..errors import DeepBasicsError, check_whole
 
 SEED_BOUND = 2**31 - 1
 
@@ -100,8 +100,7 @@ class DeepEstimator(BaseEstimator):
     def _config(self) -> config.Config:
         """The checked config, and the seeds drawn from ``random_state`` (weights, shuffle, split)."""
         seeds = [int(s) for s in check_random_state(self.random_state).randint(0, SEED_BOUND, size=3)]
-        if isinstance(self.verbose, bool) or not isinstance(self.verbose, numbers.Integral) or self.verbose < 0:
-            raise DeepBasicsError(f"{type(self).__name__}: verbose must be a whole number >= 0, got {self.verbose!r}")
+        check_whole(f"{type(self).__name__}: verbose", self.verbose)
         if not isinstance(self.early_stopping, bool):
             raise DeepBasicsError(f"{type(self).__name__}: early_stopping must be True or False, "
                                   f"got {self.early_stopping!r}")
@@ -118,12 +117,10 @@ class DeepEstimator(BaseEstimator):
                                 tuple(str(c) for c in getattr(self, "classes_", ())), type(self).__name__)
         self.model_, self._loss_name = experiment.build_model(cfg, data, n_features)
 
-    def _fit_options(self, cfg: config.Config) -> dict:
-        tc = cfg.train
-        return {"loss": self._loss_name, "batch_size": None if tc.batch_size == "full" else tc.batch_size,
-                "schedule": experiment.make_schedule(cfg.schedule), "shuffle": tc.shuffle,
-                "shuffle_seed": tc.shuffle_seed, "engine": tc.engine, "dtype": tc.dtype,
-                "drop_last": tc.drop_last, "verbose": int(self.verbose)}
+    def _fit_options(self, cfg: config.Config, validation=None) -> dict:
+        """``fit``'s arguments: the config's (``experiment.fit_arguments``, as every front end
+        trains) and the estimator's verbosity."""
+        return {**experiment.fit_arguments(cfg, self._loss_name, validation), "verbose": int(self.verbose)}
 
     def _validation_split(self, cfg, X, Y):
         """(X_train, Y_train, validation_data): the held-out part when early stopping is on
@@ -146,9 +143,7 @@ class DeepEstimator(BaseEstimator):
         Y = self._encode(y, fitting=True)
         self._build(cfg, X.shape[1])
         Xt, Yt, validation = self._validation_split(cfg, X, Y)
-        history = self.model_.fit(Xt, Yt, optimizer=experiment.make_optimizer(cfg.optimizer), epochs=cfg.train.epochs,
-                                  validation_data=validation, early_stopping=cfg.train.early_stopping,
-                                  **self._fit_options(cfg))
+        history = self.model_.fit(Xt, Yt, epochs=cfg.train.epochs, **self._fit_options(cfg, validation))
         self.history_ = history.to_dict()
         self.loss_curve_ = list(history.cost)
         self.n_iter_ = self.model_.epochs_done
@@ -164,13 +159,14 @@ class DeepEstimator(BaseEstimator):
             Y = self._encode(y, fitting=classes is None)
             self._build(cfg, X.shape[1])
             self.loss_curve_, self.history_ = [], {"epoch": [], "history": {}, "params": {}}
-            optimizer = experiment.make_optimizer(cfg.optimizer)
         else:
             Y = self._encode(y, fitting=False)
-            optimizer = self.model_.optimizer or experiment.make_optimizer(cfg.optimizer)
+        # one more epoch of the same fit (the optimizer state carries on); scikit-learn's MLP
+        # does not stop early in partial_fit either
+        options = {**self._fit_options(cfg), "optimizer": self.model_.optimizer or cfg.optimizer,
+                   "early_stopping": None}
         done = self.model_.epochs_done
-        history = self.model_.fit(X, Y, optimizer=optimizer, epochs=done + 1, initial_epoch=done,
-                                  **self._fit_options(cfg))
+        history = self.model_.fit(X, Y, epochs=done + 1, initial_epoch=done, **options)
         self.loss_curve_.append(history.cost[-1])
         self.history_["epoch"].append(done)
         for key, values in history.history.items():
