@@ -4,6 +4,9 @@
 // `RunHistory` keeps one run's numbers as the frames bring them. Long runs are thinned (every
 // other old point dropped once MAX_POINTS is reached), so that drawing stays cheap after
 // hundreds of thousands of epochs; the newest points are always kept.
+//
+// Imports: the vendored uPlot only. The page's state (state.js) keeps a RunHistory per run;
+// views.js draws the curves with it.
 
 import uPlot from "./vendor/uplot/uPlot.esm.js";
 

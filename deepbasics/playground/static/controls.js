@@ -4,6 +4,8 @@
 // `onEdit(key)` after each change; the page then sends `configure`. Nothing is checked here: the
 // server's validator (deepbasics.config) answers with an `error` naming the setting, which the
 // panel marks (`markInvalid`).
+//
+// Imports: config.js (paths into a configuration); actions.js builds and feeds it.
 
 import {getPath, setPath} from "./config.js";
 

@@ -3,6 +3,9 @@
 //
 // Grid layout (PROTOCOL.md): n*n values, row-major from x2_min upward, x1 varying fastest; the
 // canvas puts x2_max at the top, so grid row r is drawn at canvas row n-1-r.
+//
+// Imports nothing; views.js draws the boundaries with it, network.js borrows its colours and
+// canvas helpers.
 
 // Class colours: orange for class 0, blue for class 1 (as TensorFlow Playground), then more.
 export const CLASS_COLORS = [[245, 147, 34], [8, 119, 189], [46, 160, 67], [200, 60, 130], [120, 90, 200],

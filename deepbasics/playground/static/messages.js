@@ -64,10 +64,10 @@ function frame(msg) {
   app.frames += 1;
   app.recent.push([performance.now(), msg.epoch]);
   (msg.runs || []).forEach((run, i) => {
-    const history = app.runs[i];
-    if (!history) return;
-    if (run.epoch < history.lastEpoch || (run.epoch === 0 && history.lastEpoch !== 0)) history.clear();
-    history.add(run);
+    const record = app.runs[i];
+    if (!record) return;
+    if (run.epoch < record.lastEpoch || (run.epoch === 0 && record.lastEpoch !== 0)) record.clear();   // a new start
+    record.add(run);
     // The pictures come every few frames; a frame without them keeps the last ones.
     if (run.boundary) {
       app.grids[i] = run.boundary;

@@ -2,6 +2,8 @@
 // one column of input features, one per hidden layer, and the output. Every unit is a small
 // heatmap of what it computes over the plane; every weight is a line, blue when positive, orange
 // when negative, thicker for a larger |w| (relative to the largest weight of its matrix).
+//
+// Imports: heatmap.js (colours, canvas helpers); views.js draws the diagram with it.
 
 import {diverging, fitCanvas, paintCells} from "./heatmap.js";
 

@@ -1,6 +1,8 @@
 // The page's side of the protocol (PROTOCOL.md): one WebSocket per tab, JSON messages.
 // Handlers are registered per message type; `send` drops messages while the socket is closed
 // and says so through the "closed" handler instead of throwing.
+//
+// Imports nothing; main.js opens it and hands each message type to messages.js.
 
 export class Connection {
   constructor(path = "/ws") {

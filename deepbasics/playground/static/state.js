@@ -1,13 +1,14 @@
 // The page's state: the one object `app` and the few functions that change several of its fields
 // together. messages.js (the server's messages) and actions.js (the page's buttons and settings)
-// write it; views.js reads it, and marks what it drew through `take` and `countRedraw`.
+// write it; views.js reads it, writing only through `take` (a part shown), `invalidate` (a canvas
+// resized), `rates` (old frames dropped from the rate window) and `countRedraw`.
 // `window.playground` is this object, for the browser tests and the curious.
 //
-// What needs showing again is named by part (`invalidate`), so that a message or a click never
-// draws itself. Parts the views show at once, after each message: "buttons", "state" (the status
-// readout), "connection", "alert" (the error line), "session" (a new `data`: the points, the
-// explanation, one or two boundaries). Parts drawn at the next animation frame: "views" (charts,
-// readouts, diagram, tables) and "boundary" (the heatmaps).
+// What needs showing again is named by part (`invalidate`), so that messages and clicks leave the
+// drawing to views.js. Parts the views show at once, after each message: "buttons", "state" (the
+// status readout), "connection", "alert" (the error line), "session" (a new `data`: the points,
+// the explanation, one or two boundaries). Parts drawn at the next animation frame: "views"
+// (charts, readouts, diagram, tables) and "boundary" (the heatmaps).
 //
 // Imports: config.js (pure functions) and charts.js's RunHistory (a run's numbers; no drawing).
 
