@@ -2,7 +2,8 @@
 
     python -m deepbasics.cluster.bench spirals_init --epochs 300 --workers 2
 
-Each contender is the ``compare`` command itself (no report, JSON to a temporary folder). The
+Each contender is the ``compare`` command itself, run as a user runs it, in its own process (no
+report, JSON to a temporary folder). The
 table gives the wall time of the whole command (the cluster's start-up included) and of the
 runs alone (``wall_seconds`` in the results), their ratios to the serial run, and whether
 every number of every run equals the serial run's.
@@ -10,14 +11,12 @@ every number of every run equals the serial run's.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import json
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
-
-from ..cli import main
 
 IGNORED = ("seconds", "wall_seconds", "command", "output")
 
@@ -35,11 +34,11 @@ def measure(config: str, extra: list[str], folder: Path, name: str) -> tuple[flo
     out = folder / f"{name}.json"
     argv = ["compare", config, "--quiet", "--no-report", "--out", str(folder / name), "--json", str(out), *extra]
     start = time.perf_counter()
-    with contextlib.redirect_stdout(io.StringIO()):
-        code = main(argv)
+    done = subprocess.run([sys.executable, "-m", "deepbasics", *argv], capture_output=True, text=True)
     wall = time.perf_counter() - start
-    if code != 0:
-        raise SystemExit(f"compare {' '.join(extra)} failed with exit code {code}")
+    if done.returncode != 0:
+        raise SystemExit(f"compare {' '.join(extra)} failed with exit code {done.returncode}: "
+                         f"{done.stderr.strip().splitlines()[-1:]}")
     return wall, json.loads(out.read_text())
 
 

@@ -30,5 +30,5 @@ def folder_problem(folder) -> str | None:
 
 def probe(folder: str) -> dict:
     """{"version": deepbasics.__version__, "folder": None or why ``folder`` is not writable}."""
-    import deepbasics
-    return {"version": deepbasics.__version__, "folder": folder_problem(folder)}
+    from deepbasics.version import __version__
+    return {"version": __version__, "folder": folder_problem(folder)}
