@@ -1,37 +1,36 @@
 """What ``train``, ``compare`` and ``demo`` share: their options, running a list of runs (in
-parallel processes when there are several), printing results and writing the report."""
+worker processes, through ``runs.runner``, when there are several), printing results and
+writing the report."""
 from __future__ import annotations
 
 import argparse
 import json
 import math
-import multiprocessing
-import os
-import queue as queue_mod
-import signal
 import sys
-import threading
 import time
 from pathlib import Path
 
-from ..errors import DeepBasicsError, check_positive_int
+from ..errors import DeepBasicsError, check_whole
+from ..runs import runner
 
 EXIT_INTERRUPTED = 130
 
 
 def positive_int(text: str) -> int:
     """argparse type: a whole number >= 1 (a bad one is argparse's one-line usage error)."""
-    try:
-        return check_positive_int("value", int(text))
-    except (ValueError, DeepBasicsError):
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}") from None
+    return _whole_number(text, low=1)
 
 
 def nonnegative_int(text: str) -> int:
     """argparse type: a whole number >= 0."""
-    if not text.isdigit():
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}")
-    return int(text)
+    return _whole_number(text, low=0)
+
+
+def _whole_number(text: str, *, low: int) -> int:
+    try:
+        return check_whole("value", int(text), low=low)
+    except (ValueError, DeepBasicsError):
+        raise argparse.ArgumentTypeError(f"expected a whole number >= {low}, got {text!r}") from None
 
 
 def add_run_options(p, *, jobs: bool) -> None:
@@ -118,8 +117,6 @@ def result_line(r) -> str:
 
 
 # -- running several runs ------------------------------------------------------------------------
-_QUEUE = None           # worker -> parent: (run index, epochs done since the last report)
-_STOP = None            # parent -> workers: set on Ctrl-C; each run then checkpoints and stops
 STOP_GRACE_S = 60       # how long Ctrl-C waits for the runs to write their checkpoints
 
 
@@ -139,53 +136,6 @@ def checkpoint_path(folder, label: str) -> str:
     return str(Path(folder) / f"{safe.strip('-') or 'run'}.npz")
 
 
-def _worker_init(q, stop) -> None:
-    """In each worker: Ctrl-C is the parent's business; it asks the runs to stop through ``stop``."""
-    global _QUEUE, _STOP
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _QUEUE, _STOP = q, stop
-
-
-class _QueueProgress:
-    """Reports a worker's epochs to the parent, about 100 times a run, and turns the parent's
-    stop request into a KeyboardInterrupt inside the run (which then saves its checkpoint)."""
-
-    def __init__(self, index: int, total: int, initial: int = 0):
-        self.index, self.step, self.sent = index, max(1, (total - initial) // 100), initial
-
-    def update(self, epoch, values):
-        if _STOP.is_set():
-            raise KeyboardInterrupt
-        done = epoch + 1
-        if done - self.sent >= self.step:
-            _QUEUE.put((self.index, done - self.sent))
-            self.sent = done
-
-    def close(self):
-        pass
-
-
-def _work(index: int, label: str, cfg, checkpoint, resume, prepared=None):
-    """One run in a worker: its RunResult, or ("interrupted", checkpoint path or None). ``prepared``
-    is the parent's prepared data (sent, not rebuilt: rebuilding imports scikit-learn, ~1 s)."""
-    from ..runs.experiment import Interrupted, run
-    if _STOP.is_set():
-        return ("interrupted", None)
-    progress = _QueueProgress(index, cfg.train.epochs)
-    try:
-        return run(label, cfg, prepared, progress=progress, checkpoint=checkpoint, resume=resume)
-    except Interrupted as stop:
-        return ("interrupted", stop.checkpoint)
-    finally:
-        total = cfg.train.epochs
-        if progress.sent < total:
-            _QUEUE.put((index, total - progress.sent))
-
-
-def _resume_from(path, resume: bool):
-    return path if resume and path and Path(path).is_file() else None
-
-
 def run_all(runs, prepared: dict, *, jobs: int | None, quiet: bool, emit, checkpoints=None,
             resume: bool = False, meanwhile=None) -> list:
     """Train every (label, cfg) of ``runs``; in ``jobs`` processes when there are several.
@@ -198,75 +148,90 @@ def run_all(runs, prepared: dict, *, jobs: int | None, quiet: bool, emit, checkp
     Progress: one bar over all the runs' epochs (a terminal), or a line per tenth. Ctrl-C asks
     every run to save its checkpoint, waits for them, then raises CompareInterrupted.
     """
+    jobs = runner.worker_count(jobs, len(runs))
+    paths = {label: checkpoint_path(checkpoints, label) if checkpoints else None for label, _ in runs}
+    if jobs <= 1:
+        return _run_here(runs, prepared, paths, resume=resume, quiet=quiet, emit=emit)
+    return _run_in_workers(runs, prepared, paths, resume=resume, jobs=jobs, quiet=quiet, emit=emit,
+                           meanwhile=meanwhile)
+
+
+def _run_here(runs, prepared: dict, paths: dict, *, resume: bool, quiet: bool, emit) -> list:
+    """The runs one after another in this process, each under its own progress bar."""
     from ..runs.experiment import Interrupted, run
     from ..runs.progress import Progress
-    jobs = min(jobs or os.cpu_count() or 1, len(runs))
-    mode = "off" if quiet else "auto"
-    paths = {label: checkpoint_path(checkpoints, label) if checkpoints else None for label, _ in runs}
-    if jobs == 1:
-        results = []
-        for i, (label, cfg) in enumerate(runs):
-            desc = f"[{i + 1}/{len(runs)}] {label}" if len(runs) > 1 else label
-            try:
-                r = run(label, cfg, prepared[label], progress=Progress(cfg.train.epochs, desc=desc, mode=mode),
-                        checkpoint=paths[label], resume=_resume_from(paths[label], resume))
-            except Interrupted as stop:
-                raise CompareInterrupted([stop.checkpoint] if stop.checkpoint else []) from None
-            results.append(r)
-            if not quiet:
-                emit(result_line(r))
-        return results
-    ctx = multiprocessing.get_context("spawn")     # a fresh interpreter per worker: no inherited threads
-    q, stop = ctx.Queue(), ctx.Event()
-    total = sum(cfg.train.epochs for _, cfg in runs)
-    bar = None if quiet else Progress(total, desc=f"{len(runs)} runs on {jobs} processes", mode=mode)
-    pool = ctx.Pool(jobs, initializer=_worker_init, initargs=(q, stop))
-    pending, helper = {}, None
-    try:
-        for i, (label, cfg) in enumerate(runs):
-            pending[i] = pool.apply_async(_work, (i, label, cfg, paths[label],
-                                                  _resume_from(paths[label], resume), prepared[label]))
-        results, done = [None] * len(runs), 0
-        while pending:
-            try:
-                while True:
-                    _, n = q.get(timeout=0.1)
-                    done += n
-                    if bar is not None:
-                        _advance(bar, done)
-            except queue_mod.Empty:
-                pass
-            for i in [i for i, a in pending.items() if a.ready()]:
-                results[i] = pending.pop(i).get()     # a worker's DeepBasicsError is re-raised here
-                if not quiet:
-                    _print_above(bar, emit, result_line(results[i]))
-                if meanwhile is not None and helper is None and pending:
-                    helper = threading.Thread(target=meanwhile, daemon=True)
-                    helper.start()
-        pool.terminate()      # every result is in: no need to wait (~0.2 s) while the idle workers unload JAX
-    except KeyboardInterrupt:
-        stop.set()                                    # each run saves its checkpoint and returns
-        saved = []
+    results = []
+    for i, (label, cfg) in enumerate(runs):
+        desc = f"[{i + 1}/{len(runs)}] {label}" if len(runs) > 1 else label
+        progress = Progress(cfg.train.epochs, desc=desc, mode="off" if quiet else "auto")
         try:
-            deadline = time.monotonic() + STOP_GRACE_S
-            for a in pending.values():
-                outcome = a.get(timeout=max(0.1, deadline - time.monotonic()))
-                if isinstance(outcome, tuple) and outcome[1]:
-                    saved.append(outcome[1])
-        except (KeyboardInterrupt, multiprocessing.TimeoutError):
-            pass                                      # a second Ctrl-C, or too slow: stop now
-        pool.terminate()
-        raise CompareInterrupted(saved) from None
-    except BaseException:
-        pool.terminate()
-        raise
+            r = run(label, cfg, prepared[label], progress=progress, checkpoint=paths[label],
+                    resume=_resume_from(paths[label], resume))
+        except Interrupted as stop:
+            raise CompareInterrupted([stop.checkpoint] if stop.checkpoint else []) from None
+        results.append(r)
+        if not quiet:
+            emit(result_line(r))
+    return results
+
+
+def _run_in_workers(runs, prepared: dict, paths: dict, *, resume: bool, jobs: int, quiet: bool, emit,
+                    meanwhile) -> list:
+    """The runs at once in ``jobs`` worker processes (runs.runner), under one progress bar over all
+    their epochs, each result line printed as its run finishes."""
+    from ..runs.progress import Progress
+    total = sum(cfg.train.epochs for _, cfg in runs)
+    bar = None if quiet else Progress(total, desc=f"{len(runs)} runs on {jobs} processes", mode="auto")
+    tasks = [(label, cfg, paths[label], _resume_from(paths[label], resume), prepared[label])
+             for label, cfg in runs]
+    try:
+        return runner.run_tasks(
+            _work, tasks, jobs=jobs, meanwhile=meanwhile, stop_grace_s=STOP_GRACE_S,
+            on_progress=None if bar is None else (lambda done: _advance(bar, done)),
+            on_result=None if quiet else (lambda _, r: _print_above(bar, emit, result_line(r))))
+    except runner.Stopped as stop:          # each run saved its checkpoint and returned
+        raise CompareInterrupted([o[1] for o in stop.outcomes if isinstance(o, tuple) and o[1]]) from None
     finally:
         if bar is not None:
             bar.close()
-        pool.join()
-        if helper is not None:
-            helper.join()
-    return results
+
+
+class _QueueProgress:
+    """Reports a worker's epochs to the parent, about 100 times a run, and turns the parent's
+    stop request into a KeyboardInterrupt inside the run (which then saves its checkpoint)."""
+
+    def __init__(self, total: int, initial: int = 0):
+        self.step, self.sent = max(1, (total - initial) // 100), initial
+
+    def update(self, epoch, values):
+        if runner.stop_requested():
+            raise KeyboardInterrupt
+        done = epoch + 1
+        if done - self.sent >= self.step:
+            runner.report(done - self.sent)
+            self.sent = done
+
+    def close(self):
+        pass
+
+
+def _work(label: str, cfg, checkpoint, resume, prepared=None):
+    """One run in a worker: its RunResult, or ("interrupted", checkpoint path or None). ``prepared``
+    is the parent's prepared data (sent, not rebuilt: rebuilding imports scikit-learn, ~1 s)."""
+    from ..runs.experiment import Interrupted, run
+    progress = _QueueProgress(cfg.train.epochs)
+    try:
+        return run(label, cfg, prepared, progress=progress, checkpoint=checkpoint, resume=resume)
+    except Interrupted as stop:
+        return ("interrupted", stop.checkpoint)
+    finally:
+        total = cfg.train.epochs
+        if progress.sent < total:
+            runner.report(total - progress.sent)
+
+
+def _resume_from(path, resume: bool):
+    return path if resume and path and Path(path).is_file() else None
 
 
 def _advance(progress, done: int) -> None:
