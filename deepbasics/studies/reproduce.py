@@ -14,9 +14,6 @@ unit-case arrays to 8 decimals, accuracies and the schedule values exactly.
 from __future__ import annotations
 
 import json
-import multiprocessing
-import os
-import signal
 import time
 from dataclasses import dataclass
 from importlib import resources
@@ -30,6 +27,7 @@ from ..nn.dense import Dense
 from ..learn.model import Sequential
 from ..learn.optim import GD, Adam, Momentum, Optimizer
 from ..learn.schedules import Constant, InverseTimeDecay, Schedule
+from ..runs import runner
 
 LOG_EVERY = 1000
 
@@ -201,42 +199,43 @@ def train_runs(names, *, engine: str = "auto", print_fn=print, verbose: int = LO
     accuracy) in the order given; {name: train_run's result}.
 
     With ``jobs`` > 1 (None: one per CPU core) they train at once in that many worker processes
-    (spawned: a fresh interpreter, no threads inherited from this one). A worker imports JAX once
-    and keeps each compiled program in memory, so the runs it trains after its first, which share
-    the document's network, pay neither again. A run's lines are printed when it and every run
-    before it have finished, so the output reads as the sequential one does.
+    (``runs.runner``). A worker imports JAX once and keeps each compiled program in memory, so the
+    runs it trains after its first, which share the document's network, pay neither again. A run's
+    lines are printed when it and every run before it have finished, so the output reads as the
+    sequential one does.
     """
-    jobs = min(jobs or os.cpu_count() or 1, len(names))
+    names = list(names)
+    jobs = runner.worker_count(jobs, len(names))
     if jobs <= 1:
-        out = {}
-        for name in names:
-            print_fn(f"\n== {name}: {RUNS[name].call}")
-            out[name] = train_run(name, engine=engine, print_fn=print_fn, verbose=verbose)
-        return out
-    context = multiprocessing.get_context("spawn")
-    pool = context.Pool(jobs, initializer=_start_worker, initargs=(engine,))
-    try:
-        # the longest runs first, so that no core is left with a long run at the end
-        order = sorted(names, key=lambda n: -RUNS[n].epochs)
-        pending = {name: pool.apply_async(_captured_run, (name, engine, verbose)) for name in order}
-        out = {}
-        for name in names:
-            lines, out[name] = pending[name].get()
-            for line in lines:
-                print_fn(line)
-        pool.close()
-    except BaseException:
-        pool.terminate()
-        raise
-    finally:
-        pool.join()
+        return _train_here(names, engine=engine, print_fn=print_fn, verbose=verbose)
+    return _train_in_workers(names, engine=engine, print_fn=print_fn, verbose=verbose, jobs=jobs)
+
+
+def _train_here(names, *, engine: str, print_fn, verbose: int) -> dict:
+    """The runs one after another in this process, printing as they go."""
+    out = {}
+    for name in names:
+        print_fn(f"\n== {name}: {RUNS[name].call}")
+        out[name] = train_run(name, engine=engine, print_fn=print_fn, verbose=verbose)
     return out
 
 
-def _start_worker(engine: str) -> None:
-    """A worker's start-up, once per process: Ctrl-C is the parent's business; JAX is imported
-    now (with its compilation cache) when the engine may be JAX."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+def _train_in_workers(names, *, engine: str, print_fn, verbose: int, jobs: int) -> dict:
+    """The runs at once in ``jobs`` workers, the longest started first (so that no core is left
+    with a long run at the end), each one's lines printed in the order of ``names``."""
+    longest_first = sorted(range(len(names)), key=lambda i: -RUNS[names[i]].epochs)
+
+    def show(_, captured):
+        for line in captured[0]:
+            print_fn(line)
+    done = runner.run_tasks(_captured_run, [(name, engine, verbose) for name in names], jobs=jobs,
+                            warm_up=(_warm_up, engine), start_order=longest_first, on_result=show, in_order=True)
+    return {name: result for name, (_, result) in zip(names, done)}
+
+
+def _warm_up(engine: str) -> None:
+    """A worker's start-up, once per process: JAX is imported now (with its compilation cache)
+    when the engine may be JAX."""
     if engine in ("auto", "jax"):
         from ..learn.engines import auto
         auto.jax_available()
