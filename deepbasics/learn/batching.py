@@ -25,6 +25,12 @@ class Truncated(NamedTuple):
     n: int
 
 
+def draw_seed() -> int:
+    """A fresh seed from the operating system's entropy (``SeedSequence``), for a shuffle or a
+    model given none; never NumPy's global random state."""
+    return int(np.random.SeedSequence().generate_state(1)[0])
+
+
 def epoch_order(m: int, epoch: int, shuffle_seed: int | None, rs: np.random.RandomState | None = None) -> np.ndarray:
     """The order of the m examples in epoch ``epoch``; identity when ``shuffle_seed`` is None.
 
@@ -47,6 +53,15 @@ def epoch_orders(m: int, epochs, shuffle_seed: int | None) -> np.ndarray:
     """The orders of several epochs as the rows of an array (len(epochs), m)."""
     rs = np.random.RandomState(0)
     return np.stack([epoch_order(m, e, shuffle_seed, rs) for e in epochs]) if len(epochs) else np.zeros((0, m), int)
+
+
+def steps_per_epoch(m: int, batch_size: int | None, drop_last: bool = False) -> int:
+    """Updates in an epoch of m examples: ceil(m / b), or floor(m / b) when the last, partial
+    batch is dropped, where b = min(batch_size, m) (None: b = m, batch GD). Always >= 1 for
+    m >= 1, since b <= m; it is ``len(batch_bounds(m, b))``, or that of ``batch_bounds(m_used, b)``
+    with m_used = floor(m / b) * b under ``drop_last``."""
+    b = m if batch_size is None else min(batch_size, m)
+    return m // b if drop_last else -(-m // b)
 
 
 def batch_bounds(m: int, batch_size: int) -> list[tuple[int, int]]:

@@ -11,44 +11,19 @@ A model without a seed draws one and records it in ``model.seed``.
 """
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
+from ..errors import DeepBasicsError, as_features, check_positive_int, check_whole
 from ..nn import diagnostics, initializers, losses
-from . import engines, optim, schedules
 from ..nn.activations import Sigmoid, Softmax
-from .batching import Truncated
 from ..nn.dense import Dense
-from ..errors import DeepBasicsError, as_features, check_nonnegative, check_positive_int
 from ..nn.layer import Context, Layer
-from ..nn.network import build, flatten, forward, fuse_output, shapes_of, unflatten
-from .step import Setup, TrainState
-from .early_stopping import EarlyStopping
+from ..nn.network import build, forward, fuse_output
+from .batching import draw_seed
+from .fit import Batching, FitOptions, Monitoring, Objective, Placement, fit as run_fit
 from .history import History
-from .loop import run_epochs
 
 PREDICT_CHUNK = 8192       # rows per forward pass in predict/evaluate (bounds memory)
-
-
-def _float_dtype(dtype) -> np.dtype:
-    """float64 or float32, from a name or a NumPy dtype; anything else is an error."""
-    try:
-        dt = np.dtype(dtype)
-    except TypeError:
-        dt = None
-    if dt not in (np.dtype(np.float64), np.dtype(np.float32)):
-        raise DeepBasicsError(f"dtype must be 'float64' or 'float32', got {dtype!r}")
-    return dt
-
-
-def _cast(a, dtype):
-    """A floating array in ``dtype``; counters and other values as they are."""
-    return a.astype(dtype, copy=False) if isinstance(a, np.ndarray) and a.dtype.kind == "f" else a
-
-
-def _draw_seed() -> int:
-    return int(np.random.SeedSequence().generate_state(1)[0])
 
 
 class Sequential:
@@ -61,12 +36,12 @@ class Sequential:
         for i, layer in enumerate(layers):
             if not isinstance(layer, Layer):
                 raise DeepBasicsError(f"layer {i} is {layer!r}, not a deepbasics layer (e.g. Dense(5), ReLU())")
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0):
-            raise DeepBasicsError(f"seed must be a whole number >= 0, got {seed!r}")
+        if seed is not None:
+            check_whole("seed", seed)
         self.layers = tuple(layers)
         self.initializer = initializers.get(init)
         self.init = init if isinstance(init, str) else getattr(init, "__name__", "custom")
-        self.seed = _draw_seed() if seed is None else int(seed)
+        self.seed = draw_seed() if seed is None else int(seed)
         self.input_dim = None
         self.params = None          # list of per-layer tuples of arrays
         self.state = None           # list of per-layer tuples of buffers
@@ -190,30 +165,6 @@ class Sequential:
         n = len(body)
         return diagnostics.inspect(body, self.params[:n], self.state[:n], fit_loss, X, Y)
 
-    def _with_diagnostics(self, on_epoch, every: int, history: History, setup: Setup, X, Y, epochs: int,
-                          initial_epoch: int):
-        """Wrap ``on_epoch`` so that diagnostics are recorded every ``every`` epochs."""
-        if not every:
-            return on_epoch
-        pick = np.random.RandomState(self.seed).permutation(X.shape[0])[:512]
-        Xd, Yd = np.asarray(X[pick], dtype=np.float64), np.asarray(Y[pick], dtype=np.float64)
-        n = len(setup.layers)
-
-        def record(epoch: int, theta, layer_state) -> None:
-            params = unflatten(np.asarray(theta, dtype=np.float64), setup.shapes)
-            state = [tuple(np.asarray(a, dtype=np.float64) for a in s) for s in layer_state]
-            history.diagnostics.append({"epoch": epoch, "layers": diagnostics.inspect(
-                setup.layers, params, state, setup.loss, Xd, Yd)})
-
-        record(initial_epoch - 1, flatten(self.params[:n], np), self.state[:n])
-
-        def callback(epoch, state, values):
-            if (epoch + 1) % every == 0 or epoch == epochs - 1:
-                record(epoch, state.theta, state.layer_state)
-            if on_epoch is not None:
-                on_epoch(epoch, state, values)
-        return callback
-
     # -- training --------------------------------------------------------------------------
     def fit(self, X, y, *, loss="binary_crossentropy", optimizer="adam", epochs: int = 100,
             batch_size: int | None = 64, schedule=None, shuffle: bool = True, shuffle_seed: int | None = None,
@@ -254,130 +205,18 @@ class Sequential:
         drop_last      leave out each epoch's last, partial mini-batch (its examples are drawn
                        again in other epochs): every update sees batch_size examples, so BatchNorm
                        never normalises over a handful of examples; cost = sum of losses / examples used
+
+        The options are checked in groups and the fit runs as named steps: ``deepbasics.learn.fit``.
         """
-        X = as_features(X)
-        for name, value in (("clip_norm", clip_norm), ("clip_value", clip_value)):
-            if value is not None and (check_nonnegative(name, value) == 0):
-                raise DeepBasicsError(f"{name} must be > 0 (or None for no clipping), got {value!r}")
-        if isinstance(diagnostics_every, bool) or not isinstance(diagnostics_every, numbers.Integral) \
-                or diagnostics_every < 0:
-            raise DeepBasicsError(f"diagnostics_every must be a whole number >= 0, got {diagnostics_every!r}")
-        early_stopping = EarlyStopping.get(early_stopping)
-        if early_stopping is not None and early_stopping.monitor.startswith("val_") and validation_data is None:
-            raise DeepBasicsError(f"early stopping monitors {early_stopping.monitor!r}, which needs validation_data "
-                                  f"(or monitor 'cost', the training cost)")
-        if not isinstance(drop_last, bool):
-            raise DeepBasicsError(f"drop_last must be True or False, got {drop_last!r}")
-        if self.params is None:
-            self.build(X.shape[1])
-        elif X.shape[1] != self.input_dim:
-            raise DeepBasicsError(f"X has {X.shape[1]} features but the model expects {self.input_dim}")
-        dtype = _float_dtype(dtype)
-        if device is not None and engine not in ("jax", "auto"):
-            raise DeepBasicsError(f"device= applies to engine='jax' only (engine is {engine!r})")
-        loss = losses.get(loss)
-        optimizer = optim.get(optimizer)
-        schedule = schedules.get(schedule)
-        Y = loss.targets(y, self.n_out).astype(dtype, copy=False)
-        m = X.shape[0]
-        if Y.shape[0] != m:
-            raise DeepBasicsError(f"X has {m} examples but y has {Y.shape[0]}")
-        epochs = check_positive_int("epochs", epochs)
-        batch_size = m if batch_size is None else min(check_positive_int("batch_size", batch_size), m)
-        if isinstance(initial_epoch, bool) or not isinstance(initial_epoch, numbers.Integral) \
-                or not 0 <= initial_epoch <= epochs:
-            raise DeepBasicsError(f"initial_epoch must lie in 0..epochs ({epochs}), got {initial_epoch!r}")
-        if not isinstance(verbose, numbers.Integral) or verbose < 0:
-            raise DeepBasicsError(f"verbose must be a whole number >= 0 (print every N epochs), got {verbose!r}")
-        validation_freq = check_positive_int("validation_freq", validation_freq)
-        if shuffle and shuffle_seed is None:
-            shuffle_seed = _draw_seed() % (2**31)
-        if shuffle_seed is not None and (not isinstance(shuffle_seed, numbers.Integral) or shuffle_seed < 0):
-            raise DeepBasicsError(f"shuffle_seed must be a whole number >= 0, got {shuffle_seed!r}")
-        validate = None
-        if validation_data is not None:
-            validate = self._validator(validation_data, loss)
-
-        body, fit_loss = fuse_output(self.layers, loss)
-        setup = Setup(body, fit_loss, optimizer, shapes_of(self.params[:len(body)]), clip_norm, clip_value)
-        theta = flatten(self.params[:len(body)], np).astype(dtype, copy=False)
-        resume = initial_epoch > 0 and self.opt_state is not None and self.optimizer == optimizer
-        opt_state = type(self.opt_state)(*(_cast(a, dtype) for a in self.opt_state)) if resume \
-            else optimizer.init(theta, np)
-        layer_state = [tuple(_cast(a, dtype) for a in s) for s in self.state[:len(body)]]
-        state = TrainState(theta, opt_state, layer_state)
-        steps = m // batch_size if drop_last else -(-m // batch_size)
-        order = Truncated(shuffle_seed if shuffle else None, m) if drop_last else (shuffle_seed if shuffle else None)
-        rates = schedule.rates(optimizer.lr, epochs, steps)
-        engines.get(engine)                      # an unknown name fails here, before anything runs
-        engine = engine.strip().lower()
-        work = batch_size * sum(int(np.prod(s)) for layer in setup.shapes for s in layer)
-        engine = "jax" if device is not None else \
-            engines.auto.resolve(engine, updates=(epochs - initial_epoch) * steps, work=work)
-        self.engine_used = engine
-        Engine = engines.get(engine)
-        noise_seed = self.seed if noise_seed is None else int(noise_seed)
-        # with drop_last the engine sees m_used = steps * batch_size examples an epoch: the first
-        # m_used of each epoch's order of all m (batching.Truncated), so it just runs fewer steps
-        runner = Engine(setup, batch_size=batch_size, rates=rates, shuffle_seed=order,
-                        m=steps * batch_size if drop_last else m, noise_seed=noise_seed,
-                        **({} if device is None else {"device": device}))
-        history = History({"epochs": epochs, "initial_epoch": initial_epoch, "batch_size": batch_size,
-                           "steps_per_epoch": steps, "m": m, "shuffle_seed": shuffle_seed if shuffle else None,
-                           "seed": self.seed, "noise_seed": noise_seed, "init": self.init, "optimizer": repr(optimizer),
-                           "schedule": repr(schedule), "loss": loss.name, "engine": engine,
-                           "dtype": dtype.name, "drop_last": drop_last,
-                           "early_stopping": None if early_stopping is None else vars(early_stopping).copy()})
-        self.loss, self.optimizer = loss, optimizer
-        if validate is not None and early_stopping is None and hasattr(runner, "set_validation"):
-            self._validate_in_engine(runner, validation_data, loss, len(body) < len(self.layers))
-
-        def keep(new_state: TrainState) -> None:
-            self.params = unflatten(np.array(new_state.theta), setup.shapes) + self.params[len(body):]
-            self.state = list(new_state.layer_state) + self.state[len(body):]
-            self.opt_state = new_state.opt_state
-
-        try:
-            final = run_epochs(runner, state, X, Y, epochs=epochs, initial_epoch=initial_epoch, rates=rates,
-                               lr_after=lambda e: schedule.rate_after_epoch(optimizer.lr, e, steps),
-                               history=history, verbose=int(verbose),
-                               print_lr=not isinstance(schedule, schedules.Constant),
-                               validate=(lambda s: (keep(s), validate())[1]) if validate else None,
-                               validation_freq=validation_freq, print_fn=print_fn,
-                               on_epoch=self._with_diagnostics(on_epoch, diagnostics_every, history, setup,
-                                                               X, Y, epochs, initial_epoch),
-                               early_stopping=early_stopping)
-        except Exception as err:
-            if hasattr(err, "state"):
-                keep(err.state)
-                self.epochs_done = len(history.epoch) + initial_epoch
-            raise
-        keep(final)
-        self.epochs_done = epochs if history.stopped is None else history.stopped["epoch"] + 1
-        return history
-
-    def _validator(self, validation_data, loss):
-        if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-            raise DeepBasicsError("validation_data must be a pair (X_val, y_val)")
-        Xv = as_features(validation_data[0], "X_val")
-        if Xv.shape[1] != self.input_dim:
-            raise DeepBasicsError(f"X_val has {Xv.shape[1]} features but the model expects {self.input_dim}")
-        yv = validation_data[1]
-        loss.targets(yv, self.n_out)       # fail now, not after the first epoch
-
-        def validate() -> dict:
-            return {f"val_{k}": v for k, v in self.evaluate(Xv, yv, loss=loss).items()}
-        return validate
-
-    def _validate_in_engine(self, runner, validation_data, loss, fused: bool) -> None:
-        """Let a compiled engine validate inside its program when it computes what ``evaluate``
-        does: the loss on the body's output (a fused output layer, or a loss without one)."""
-        task = self._task()
-        if not fused and (loss.output_activation is not None or task != "regression"):
-            return
-        Yv = loss.targets(validation_data[1], self.n_out)
-        runner.set_validation(as_features(validation_data[0], "X_val"), Yv, task,
-                              type(self.layers[-1]) if fused else None)
+        X = as_features(X)       # X's own errors first, then each option group's, then X and y with the model
+        options = FitOptions(
+            epochs=epochs, initial_epoch=initial_epoch, noise_seed=noise_seed,
+            objective=Objective(loss, optimizer, schedule, clip_norm, clip_value),
+            batching=Batching(batch_size, shuffle, shuffle_seed, drop_last),
+            monitoring=Monitoring(validation_data, validation_freq, early_stopping, diagnostics_every, verbose,
+                                  print_fn, on_epoch),
+            placement=Placement(engine, device, dtype))
+        return run_fit(self, X, y, options)
 
     # -- inference -------------------------------------------------------------------------
     def _output(self, X, upto: int | None = None) -> np.ndarray:
