@@ -3,15 +3,20 @@
 The loop is the same for every engine. An engine advances the TrainState over a block of
 epochs and returns each epoch's cost; the loop records the History, prints the document's log
 lines, runs validation and stops cleanly if the cost stops being finite.
+
+    run_epochs     the blocks: where each ends (_next_event), the engine's call, early stopping's end
+    _record_block  one block's epochs, in order: divergence (_diverged), the epoch's values
+                   (_epoch_values), the history, the log lines (_Log), the callback (_call_back)
+                   and early stopping's rule
 """
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, NamedTuple
 
 import numpy as np
 
 from ..errors import DivergedError
-from .early_stopping import EarlyStopping
+from .early_stopping import EarlyStopping, Watch
 from .history import History
 from .step import TrainState
 
@@ -40,59 +45,120 @@ def run_epochs(engine, state: TrainState, X, Y, *, epochs: int, initial_epoch: i
     ``history.stopped`` says where and why, and the state returned is the best epoch's when the
     rule restores it.
     """
-    fuses = getattr(engine, "fuses_epochs", False)
     watch = early_stopping.watch(initial_epoch) if early_stopping is not None else None
-    every_epoch = watch is not None and not early_stopping.monitor.startswith("val_")
+    run = _Run(epochs, rates, lr_after, history, validate, validation_freq, _Log(verbose, print_lr, print_fn),
+               on_epoch, watch)
     # Early stopping needs the state of every monitored epoch, so validation then ends blocks.
     in_program = validate is not None and watch is None and getattr(engine, "validates", False)
+    # One epoch per call for an engine that cannot fuse, and for early stopping on the training cost.
+    one_by_one = not getattr(engine, "fuses_epochs", False) or (
+        watch is not None and not early_stopping.monitor.startswith("val_"))
     epoch = initial_epoch
     while epoch < epochs:
-        stop = _next_event(epoch, epochs, initial_epoch, verbose, validate is not None and not in_program,
-                           validation_freq, on_epoch) if fuses and not every_epoch else epoch + 1
+        stop = epoch + 1 if one_by_one else _next_event(
+            epoch, epochs, initial_epoch, verbose, validate is not None and not in_program, validation_freq, on_epoch)
         new_state, costs = engine.run(state, X, Y, epoch, stop)
-        vals = engine.validation if in_program else None
-        interrupted = None
-        for i, cost in enumerate(np.asarray(costs, dtype=np.float64)):
-            e = epoch + i
-            if not np.isfinite(cost):
-                err = DivergedError(
-                    f"training diverged at epoch {e} (cost is {cost}); the weights from before epoch "
-                    f"{epoch} were kept; try a smaller learning rate (now {float(rates[e, 0]):g})", history)
-                err.state = state
-                err.epoch = e
-                raise err
-            values = {"cost": cost, "lr": rates[e, 0], "lr_after": lr_after(e)}
-            last = e == stop - 1
-            if validate is not None and ((e + 1) % validation_freq == 0 or e == epochs - 1):
-                if vals is not None:
-                    values.update(_validation_values(vals[i]))
-                elif last:
-                    values.update(validate(new_state))
-            history.append(e, values)
-            if verbose and e % verbose == 0:
-                print_fn("Cost after epoch %i: %f" % (e, cost))
-                if print_lr:
-                    print_fn("learning rate after epoch %i: %f" % (e, values["lr_after"]))
-                if "val_loss" in values:
-                    extra = "".join(f", {k}: {v:.6f}" for k, v in values.items() if k.startswith("val_"))
-                    print_fn("Validation after epoch %i%s" % (e, extra))
-            if on_epoch is not None and (last or hasattr(on_epoch, "state_every")):
-                try:
-                    on_epoch(e, new_state if last else None, values)
-                except KeyboardInterrupt as stop_request:
-                    if last:
-                        raise
-                    interrupted = interrupted or stop_request
-            if watch is not None and last and watch.update(e, values, new_state):
-                history.stopped = watch.stopped(e)
-                return watch.best_state if watch.best_state is not None else new_state
-        state = new_state
-        epoch = stop
-        if interrupted is not None:
-            raise interrupted
+        stopped = _record_block(run, epoch, stop, state, new_state, costs, engine.validation if in_program else None)
+        if stopped is not None:
+            return stopped
+        state, epoch = new_state, stop
     if watch is not None and watch.best_state is not None:
         return watch.best_state            # restore_best_weights: the fit ran to the end
     return state
+
+
+class _Log(NamedTuple):
+    """The document's log lines, every ``verbose`` epochs (none when it is 0)."""
+    verbose: int
+    print_lr: bool
+    print_fn: Callable[[str], None]
+
+    def epoch(self, e: int, values: dict) -> None:
+        if not self.verbose or e % self.verbose:
+            return
+        self.print_fn("Cost after epoch %i: %f" % (e, values["cost"]))
+        if self.print_lr:
+            self.print_fn("learning rate after epoch %i: %f" % (e, values["lr_after"]))
+        if "val_loss" in values:
+            extra = "".join(f", {k}: {v:.6f}" for k, v in values.items() if k.startswith("val_"))
+            self.print_fn("Validation after epoch %i%s" % (e, extra))
+
+
+class _Run(NamedTuple):
+    """What recording an epoch needs: the run's settings and where each epoch goes."""
+    epochs: int
+    rates: np.ndarray                               # (epochs, steps per epoch)
+    lr_after: Callable[[int], float]
+    history: History
+    validate: Callable[[TrainState], dict] | None
+    validation_freq: int
+    log: _Log
+    on_epoch: Callable | None
+    watch: Watch | None                             # early stopping's bookkeeping
+
+
+def _record_block(run: _Run, epoch: int, stop: int, state: TrainState, new_state: TrainState, costs,
+                  vals) -> TrainState | None:
+    """Record epochs epoch..stop-1, which one engine call took from ``state`` to ``new_state``
+    (``vals``: their in-program validation rows, or None). Returns the state to end the fit with
+    when early stopping stops it here, else None. A KeyboardInterrupt raised by a callback at an
+    epoch before the block's last is raised once the whole block is recorded."""
+    interrupted = None
+    for i, cost in enumerate(np.asarray(costs, dtype=np.float64)):
+        e, last = epoch + i, epoch + i == stop - 1
+        if not np.isfinite(cost):
+            raise _diverged(e, cost, epoch, state, run)
+        values = _epoch_values(run, e, cost, None if vals is None else vals[i], new_state if last else None)
+        run.history.append(e, values)
+        run.log.epoch(e, values)
+        caught = _call_back(run.on_epoch, e, new_state, values, last)
+        interrupted = interrupted or caught
+        if run.watch is not None and last and run.watch.update(e, values, new_state):
+            run.history.stopped = run.watch.stopped(e)
+            return run.watch.best_state if run.watch.best_state is not None else new_state
+    if interrupted is not None:
+        raise interrupted
+    return None
+
+
+def _diverged(e: int, cost: float, first: int, state: TrainState, run: _Run) -> DivergedError:
+    """The error for a cost that is not finite at epoch ``e`` of a block that began at epoch
+    ``first`` from ``state``, which the error carries (``err.state``) to be kept."""
+    err = DivergedError(
+        f"training diverged at epoch {e} (cost is {cost}); the weights from before epoch "
+        f"{first} were kept; try a smaller learning rate (now {float(run.rates[e, 0]):g})", run.history)
+    err.state = state
+    err.epoch = e
+    return err
+
+
+def _epoch_values(run: _Run, e: int, cost, row, state: TrainState | None) -> dict:
+    """Epoch e's history columns: its cost, its first update's rate, the rate after it and, on
+    an epoch that validates (every validation_freq-th and the last), the validation metrics:
+    the engine's in-program ``row`` if it has one, else validating ``state`` (given at a
+    block's last epoch only, the one whose state the host holds)."""
+    values = {"cost": cost, "lr": run.rates[e, 0], "lr_after": run.lr_after(e)}
+    if run.validate is not None and ((e + 1) % run.validation_freq == 0 or e == run.epochs - 1):
+        if row is not None:
+            values.update(_validation_values(row))
+        elif state is not None:
+            values.update(run.validate(state))
+    return values
+
+
+def _call_back(on_epoch, e: int, state: TrainState, values: dict, last: bool) -> KeyboardInterrupt | None:
+    """Call ``on_epoch`` for epoch e: at a block's last epoch with its state, and at the others,
+    with None, only when it asks for every epoch (``state_every``). A KeyboardInterrupt at a
+    block's last epoch propagates; at another epoch it is returned, for the block to raise."""
+    if on_epoch is None or not (last or hasattr(on_epoch, "state_every")):
+        return None
+    try:
+        on_epoch(e, state if last else None, values)
+    except KeyboardInterrupt as stop_request:
+        if last:
+            raise
+        return stop_request
+    return None
 
 
 def _validation_values(row) -> dict:
