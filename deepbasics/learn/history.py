@@ -62,30 +62,12 @@ class History:
         return out
 
     def plot(self, ax=None, log_scale: bool = False):
-        """The cost per epoch (solid) and, when validation ran, the validation loss (dashed, on
-        the epochs it was measured); returns the matplotlib Figure. ``ax`` draws into an
-        existing Axes instead of a new figure.
-
-        The new figure is not registered with pyplot, so Jupyter shows it once, as the cell's
-        value; elsewhere save it with ``fig.savefig(path)``. matplotlib is imported here, not
-        when deepbasics is imported."""
-        from matplotlib.figure import Figure
-        if ax is None:
-            fig = Figure(figsize=(6, 3.6), layout="constrained")
-            ax = fig.add_subplot()
-        else:
-            fig = ax.figure
-        ax.plot(self.epoch, self.cost, lw=1.5, label="training cost")
-        val = [(e, v) for e, v in zip(self.epoch, self.history.get("val_loss", [])) if not math.isnan(v)]
-        if val:
-            ax.plot(*zip(*val), lw=1.5, ls="--", label="validation loss")
-        if log_scale:
-            ax.set_yscale("log")
-        ax.set_xlabel("epoch")
-        ax.set_ylabel(self.params.get("loss", "cost"))
-        ax.grid(True, alpha=0.3)
-        ax.legend()
-        return fig
+        """The cost per epoch (solid) and, when validation ran, the validation loss (dashed);
+        returns the matplotlib Figure (``ax``: draw into an existing Axes). The drawing is
+        ``deepbasics.report.plots.history_figure``, imported here when called: the one import
+        from the core into the report room, made lazily so that the core never loads matplotlib."""
+        from ..report.plots import history_figure
+        return history_figure(self, ax=ax, log_scale=log_scale)
 
     def __repr__(self) -> str:
         last = f", last cost {self.cost[-1]:.6f}" if self.cost else ""

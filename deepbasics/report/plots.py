@@ -12,6 +12,9 @@ module; the core never imports matplotlib.
     decision_boundaries  p(class 1) (or the predicted class) over the plane, one panel per run
     confusion_matrices   counts of (true class, predicted class), for three or more classes
     gradient_flow        per-layer gradient norms per epoch, where the run recorded them
+
+One figure is for a notebook rather than a report: ``history_figure`` draws one fit's History
+(what ``History.plot`` shows) and returns the matplotlib Figure itself.
 """
 from __future__ import annotations
 
@@ -73,6 +76,30 @@ def _log_axis(ax, minor_labels: bool = True) -> None:
 
 def color(i: int) -> str:
     return PALETTE[i % len(PALETTE)]
+
+
+def history_figure(history, ax=None, log_scale: bool = False):
+    """One fit's cost per epoch (solid) and, when validation ran, its validation loss (dashed, on
+    the epochs it was measured); returns the matplotlib Figure. ``ax`` draws into an existing
+    Axes instead of a new figure. The new figure is not registered with pyplot, so Jupyter shows
+    it once, as the cell's value; elsewhere save it with ``fig.savefig(path)``."""
+    from matplotlib.figure import Figure
+    if ax is None:
+        fig = Figure(figsize=(6, 3.6), layout="constrained")
+        ax = fig.add_subplot()
+    else:
+        fig = ax.figure
+    ax.plot(history.epoch, history.cost, lw=1.5, label="training cost")
+    val = [(e, v) for e, v in zip(history.epoch, history.history.get("val_loss", [])) if not math.isnan(v)]
+    if val:
+        ax.plot(*zip(*val), lw=1.5, ls="--", label="validation loss")
+    if log_scale:
+        ax.set_yscale("log")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(history.params.get("loss", "cost"))
+    ax.grid(True, alpha=0.3)
+    ax.legend()
+    return fig
 
 
 def cost_curves(results, log_scale: bool = False) -> bytes | None:
