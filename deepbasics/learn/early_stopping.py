@@ -5,7 +5,7 @@ import math
 import numbers
 from dataclasses import dataclass
 
-from ..errors import DeepBasicsError
+from ..errors import DeepBasicsError, check_positive_int
 from .step import TrainState
 
 
@@ -39,8 +39,7 @@ class EarlyStopping:
     def __post_init__(self):
         if self.monitor not in MONITORS:
             raise DeepBasicsError(f"early_stopping monitor must be one of {', '.join(MONITORS)}, got {self.monitor!r}")
-        if isinstance(self.patience, bool) or not isinstance(self.patience, numbers.Integral) or self.patience < 1:
-            raise DeepBasicsError(f"early_stopping patience must be a whole number >= 1, got {self.patience!r}")
+        check_positive_int("early_stopping patience", self.patience)
         if isinstance(self.min_delta, bool) or not isinstance(self.min_delta, numbers.Real) \
                 or not math.isfinite(self.min_delta) or self.min_delta < 0:
             raise DeepBasicsError(f"early_stopping min_delta must be a finite number >= 0, got {self.min_delta!r}")
