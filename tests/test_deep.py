@@ -5,7 +5,8 @@ import sys
 
 import pytest
 
-from deepbasics.studies import deep, deep_summary
+from deepbasics.report import deep_summary
+from deepbasics.studies import deep
 from deepbasics.errors import DeepBasicsError
 
 RUN_KEYS = {"recipe": str, "depth": int, "optimizer": str, "seconds": float, "final_accuracy": float}

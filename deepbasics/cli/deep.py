@@ -46,7 +46,8 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from ..studies import deep, deep_summary
+    from ..report import deep_summary
+    from ..studies import deep
     for d in args.depths:
         check_positive_int("depth", d)
     if args.seed < 0:

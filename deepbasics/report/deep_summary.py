@@ -12,8 +12,8 @@ import json
 import math
 from pathlib import Path
 
-from .deep import PROBLEM, ahead, faster, find, ranking, speed_key
 from ..fileio import atomic_write_bytes, atomic_write_text
+from ..studies.deep import PROBLEM, ahead, faster, find, ranking, speed_key
 
 LABEL = {"gd": "GD", "adam": "Adam", "momentum": "Momentum", "rmsprop": "RMSProp"}
 
