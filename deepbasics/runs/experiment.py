@@ -23,6 +23,7 @@ from ..data import datasets
 from ..data.splits import Split, Standardizer, split
 from ..errors import ConfigError, DeepBasicsError, DivergedError
 from ..learn import checkpoint as ckpt_io
+from ..learn.batching import steps_per_epoch
 from ..learn.history import History
 from ..learn.model import Sequential
 from ..nn import activations, losses
@@ -31,11 +32,6 @@ from ..nn.dense import Dense
 from ..nn.dropout import Dropout
 from ..nn.network import fuse_output, shapes_of, unflatten
 from .config import Config, from_dict
-
-
-def steps_per_epoch(m: int, batch_size: int | None, drop_last: bool) -> int:   # TEMP until batching has it
-    batch = min(batch_size or m, m)
-    return m // batch if drop_last else -(-m // batch)
 
 BOUNDARY_GRID = 160          # the decision-boundary picture is evaluated on 160 x 160 points
 
