@@ -19,7 +19,7 @@ What this package may import: scikit-learn, and deepbasics' model, config, exper
 build the network a config describes), splits and checkpoint modules. Nothing else in
 deepbasics imports it, so scikit-learn stays an edge.
 """
-from .base import load_estimator
 from .estimators import DeepClassifier, DeepRegressor
+from .saving import load_estimator
 
 __all__ = ["DeepClassifier", "DeepRegressor", "load_estimator"]

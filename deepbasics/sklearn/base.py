@@ -10,16 +10,11 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..learn import checkpoint
-from ..learn.saving import load_model
 from ..runs import config, experiment
 from ..data import datasets, splits
-from ..errors import DeepBasicsError, check_whole
+from ..errors import DeepBasicsError, check_whole, is_whole
 
 SEED_BOUND = 2**31 - 1
-
-
-def _is_count(value) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
 def _listed(value, kind):
@@ -27,7 +22,7 @@ def _listed(value, kind):
     else unchanged, for the config to reject with its own message."""
     if isinstance(value, tuple):
         return list(value)
-    if kind is int and _is_count(value):
+    if kind is int and is_whole(value):
         return [int(value)]
     return value
 
@@ -89,7 +84,7 @@ class DeepEstimator(BaseEstimator):
                "schedule": {"name": self.schedule, **dict(self.schedule_params or {})}}
         if self.early_stopping:
             # scikit-learn's MLP stops once MORE than n_iter_no_change epochs in a row missed tol
-            patience = self.n_iter_no_change + 1 if _is_count(self.n_iter_no_change) else self.n_iter_no_change
+            patience = self.n_iter_no_change + 1 if is_whole(self.n_iter_no_change) else self.n_iter_no_change
             train["early_stopping"] = {"monitor": "val_loss", "patience": patience,
                                        "min_delta": self.tol, "restore_best_weights": True}
             vf = self.validation_fraction
@@ -199,28 +194,3 @@ class DeepEstimator(BaseEstimator):
             state["classes"] = {"values": self.classes_.tolist(), "dtype": self.classes_.dtype.str
                                 if self.classes_.dtype.kind != "O" else "object"}
         return self.model_.save(path, estimator=state)
-
-
-def load_estimator(path):
-    """The ``DeepClassifier`` or ``DeepRegressor`` that ``save`` wrote to ``path``, fitted:
-    it predicts exactly as the one saved."""
-    from .estimators import DeepClassifier, DeepRegressor
-    model = load_model(path)
-    state = checkpoint.load(path).meta.get("estimator")
-    table = {"DeepClassifier": DeepClassifier, "DeepRegressor": DeepRegressor}
-    if not isinstance(state, dict) or state.get("class") not in table:
-        raise DeepBasicsError(f"{path} holds a deepbasics model but no estimator; read it with deepbasics.load_model")
-    params = dict(state["params"])
-    for key in ("hidden", "activation"):
-        if isinstance(params.get(key), list):
-            params[key] = tuple(params[key])
-    est = table[state["class"]](random_state=state.get("random_state"), **params)
-    est.model_, est._loss_name = model, getattr(model.loss, "name", None)
-    est.n_features_in_, est.loss_curve_, est.n_iter_ = state["n_features_in"], state["loss_curve"], state["n_iter"]
-    est.history_ = state["history"]
-    if "feature_names_in" in state:
-        est.feature_names_in_ = np.asarray(state["feature_names_in"], dtype=object)
-    if "classes" in state:
-        est.classes_ = np.asarray(state["classes"]["values"], dtype=state["classes"]["dtype"])
-    return est
-
