@@ -219,16 +219,16 @@ def fit(model, X: np.ndarray, y, options: FitOptions) -> History:
     Y, validate = check_data(model, X, y, options)
     plan = make_plan(model, X.shape[0], options)
     state = start_state(model, plan, options)
-    model.engine_used = plan.engine
+    model.engine_used = plan.engine          # recorded even when the engine then fails to start
     runner = make_engine(plan, options)
     history = make_history(model, plan, options)
-    model.loss, model.optimizer = options.objective.loss, options.objective.optimizer
+    model.loss, model.optimizer = options.objective.loss, options.objective.optimizer   # evaluate's loss from now
     if validate is not None and options.monitoring.early_stopping is None and hasattr(runner, "set_validation"):
         validate_in_engine(model, runner, plan, options)
     return run(model, runner, state, X, Y, plan, history, options, validate)
 
 
-def check_data(model, X: np.ndarray, y, options: FitOptions):
+def check_data(model, X: np.ndarray, y, options: FitOptions) -> tuple[np.ndarray, Callable[[], dict] | None]:
     """Check X (m, n_in) and y against the model, which is built for n_in inputs if it has no
     weights yet. Returns Y (m, n_out), the targets as the loss takes them in the run's dtype,
     and the validation function (None without validation data), whose data are checked now
