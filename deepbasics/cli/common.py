@@ -7,7 +7,6 @@ import argparse
 import json
 import math
 import sys
-import time
 from pathlib import Path
 
 from ..errors import DeepBasicsError, check_whole
@@ -187,7 +186,7 @@ def _run_in_workers(runs, prepared: dict, paths: dict, *, resume: bool, jobs: in
     try:
         return runner.run_tasks(
             _work, tasks, jobs=jobs, meanwhile=meanwhile, stop_grace_s=STOP_GRACE_S,
-            on_progress=None if bar is None else (lambda done: _advance(bar, done)),
+            on_progress=None if bar is None else bar.advance_to,
             on_result=None if quiet else (lambda _, r: _print_above(bar, emit, result_line(r))))
     except runner.Stopped as stop:          # each run saved its checkpoint and returned
         raise CompareInterrupted([o[1] for o in stop.outcomes if isinstance(o, tuple) and o[1]]) from None
@@ -232,21 +231,6 @@ def _work(label: str, cfg, checkpoint, resume, prepared=None):
 
 def _resume_from(path, resume: bool):
     return path if resume and path and Path(path).is_file() else None
-
-
-def _advance(progress, done: int) -> None:
-    """Move the overall progress to ``done`` epochs."""
-    if progress.bar is not None:
-        progress.bar.update(done - progress.bar.n)
-    elif progress.mode == "lines":
-        step = max(1, progress.total // 10)
-        mark = done // step
-        if mark > getattr(progress, "_mark", 0):
-            progress._mark = mark
-            elapsed = time.perf_counter() - progress.start
-            eta = elapsed * (progress.total - done) / done if done else 0
-            print(f"{progress.desc}: {done}/{progress.total} epochs  elapsed {elapsed:.0f}s  eta {eta:.0f}s",
-                  file=progress.stream, flush=True)
 
 
 def _print_above(progress, emit, line: str) -> None:

@@ -30,5 +30,5 @@ def folder_problem(folder) -> str | None:
 
 def probe(folder: str) -> dict:
     """{"version": deepbasics.__version__, "folder": None or why ``folder`` is not writable}."""
-    from deepbasics.version import __version__
-    return {"version": __version__, "folder": folder_problem(folder)}
+    import deepbasics          # whatever deepbasics the worker has, of any version: only its face is sure
+    return {"version": deepbasics.__version__, "folder": folder_problem(folder)}

@@ -198,7 +198,7 @@ class FitOptions:
         if not is_whole(self.initial_epoch) or not 0 <= self.initial_epoch <= epochs:
             raise DeepBasicsError(f"initial_epoch must lie in 0..epochs ({epochs}), got {self.initial_epoch!r}")
         _settle(self, epochs=epochs, initial_epoch=int(self.initial_epoch),
-                noise_seed=None if self.noise_seed is None else int(self.noise_seed))
+                noise_seed=None if self.noise_seed is None else check_whole("noise_seed", self.noise_seed))
 
 
 # -- the steps -----------------------------------------------------------------------------------

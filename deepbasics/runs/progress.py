@@ -54,6 +54,7 @@ class Progress:
         self.every = max(1, (total - initial) // LINES_PER_RUN)
         self.start = time.perf_counter()
         self.last_val = {}
+        self._tenths = 0                 # advance_to: tenths of the total already printed
         self.bar = None
         if mode == "bar":
             from tqdm.auto import tqdm
@@ -79,6 +80,18 @@ class Progress:
                 label = f"{self.desc}  " if self.desc else ""
                 print(f"{label}epoch {done}/{self.total}  {summary(shown)}  lr {values['lr']:.6g}  "
                       f"elapsed {_fmt_seconds(elapsed)}  eta {_fmt_seconds(eta)}", file=self.stream, flush=True)
+
+    def advance_to(self, done: int) -> None:
+        """Several runs' overall progress: ``done`` epochs of ``total`` are finished (a line per
+        tenth when there is no bar)."""
+        if self.bar is not None:
+            self.bar.update(done - self.bar.n)
+        elif self.mode == "lines" and done // max(1, self.total // 10) > self._tenths:
+            self._tenths = done // max(1, self.total // 10)
+            elapsed = time.perf_counter() - self.start
+            eta = elapsed * (self.total - done) / done if done else 0
+            print(f"{self.desc}: {done}/{self.total} epochs  elapsed {elapsed:.0f}s  eta {eta:.0f}s",
+                  file=self.stream, flush=True)
 
     def close(self) -> None:
         if self.bar is not None:
