@@ -1,0 +1,557 @@
+"""The user's tables read through Apache Arrow: CSV and Parquet at the speed of the disk.
+
+    read_csv(path, target, features=None, delimiter=",", task="auto", dtype="float64") -> Table
+    read_parquet(path, target, features=None, task="auto", dtype="float64")             -> Table
+    encode_target(values, task="auto", source="target")                                 -> (y, task, classes)
+
+A ``Table`` holds X (m, n) in the requested dtype ("float64" or "float32"), y (m,) (int64 class
+indices 0..k-1, or float64 values for regression), the task, the n feature names and the k class
+names. Only the feature and target columns are read. Arrow parses the text on every core into
+columns; each column is then copied once into one preallocated (m, n) array, block of rows by
+block of rows (a block of X stays in the cache while its n columns are written).
+
+The rules are the same for both formats (and for the .npz reader in ``datasets``):
+
+* features are numbers; a missing cell (empty, NA, NaN, null, None or ?, any case, surrounding
+  blanks ignored), a non-number or an infinite value is an error naming the column and the data
+  row (rows counted from 1 after the header, blank rows not counted);
+* the target column's labels are stripped of surrounding blanks; numbers with at most
+  ``MAX_CLASSES_AUTO`` distinct whole values, or any text, are classes (sorted, numbered 0..k-1,
+  ``classes`` keeping their spelling); other numbers are a regression target (``encode_target``).
+
+A CSV file is read twice only when something is wrong with it: the first read converts the
+features to floating point straight away; if that meets a bad cell, a ragged row or a blank row,
+a second read keeps every cell as text and finds the first problem in reading order with array
+operations (a file whose only oddity is blank rows, such as a spreadsheet's trailing ",,,", is
+read from that text).
+"""
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
+import pyarrow.parquet as pq
+
+from ..errors import DeepBasicsError
+
+MAX_CLASSES_AUTO = 20        # an integer target with at most this many values is read as classes
+DTYPES = {"float64": np.float64, "float32": np.float32}
+TASKS = ("auto", "classification", "regression")
+MISSING = ("", "na", "nan", "null", "none", "?")      # a cell, stripped and lower-cased, that means "no value"
+_MISSING = pa.array(MISSING, pa.string())
+ROWS_PER_BLOCK = 65_536      # Parquet rows decoded at a time: X's block of them stays in the cache
+
+
+class Table(NamedTuple):
+    """A table read from a file: the fields of ``datasets.Dataset`` but its name."""
+    X: np.ndarray
+    y: np.ndarray
+    task: str
+    feature_names: tuple
+    classes: tuple
+
+
+def check_dtype(dtype) -> type:
+    """"float64" or "float32" (or np.float64 / np.float32) -> the NumPy type."""
+    for name, kind in DTYPES.items():
+        if dtype is kind or (isinstance(dtype, str) and dtype == name) or (isinstance(dtype, np.dtype) and dtype == kind):
+            return kind
+    raise DeepBasicsError(f"dtype must be float64 or float32, got {dtype!r}")
+
+
+def check_task(task) -> str:
+    if task not in TASKS:
+        raise DeepBasicsError(f"task must be auto, classification or regression, got {task!r}")
+    return task
+
+
+# -- the target -----------------------------------------------------------------------------------
+def encode_target(values, task: str = "auto", source: str = "target"):
+    """Labels -> (y, task, classes).
+
+    ``values``: label strings (a list, a NumPy string array or an Arrow string array), or a NumPy
+    array of numbers. Strings that all read as numbers count as numbers. task "auto": numbers with
+    at most MAX_CLASSES_AUTO distinct whole values, or any non-numbers, are classes; other numbers
+    are a regression target. Classes are sorted (numerically when they are numbers) and numbered
+    0..k-1; ``classes`` keeps their original spelling (numbers as "3" or "0.5").
+    """
+    check_task(task)
+    if isinstance(values, np.ndarray) and values.dtype.kind in "iuf":
+        return _encode_numbers(values.astype(np.float64, copy=False), task, source)
+    if isinstance(values, np.ndarray) and values.dtype.kind == "b":
+        values = np.where(values, "True", "False")
+    if not isinstance(values, (pa.Array, pa.ChunkedArray)):
+        values = pa.array(values if isinstance(values, np.ndarray) else list(values), pa.string())
+    return _encode_strings(values, task, source)
+
+
+def _encode_numbers(numbers: np.ndarray, task: str, source: str):
+    if task == "auto":
+        whole = bool(np.all(np.isfinite(numbers))) and bool(np.all(numbers == np.round(numbers)))
+        if not whole:
+            task = "regression"
+    if task == "regression":
+        if not np.all(np.isfinite(numbers)):
+            raise DeepBasicsError(f"{source} contains NaN or infinite values")
+        return numbers, "regression", ()
+    uniq, y = np.unique(numbers, return_inverse=True)
+    if task == "auto" and len(uniq) > MAX_CLASSES_AUTO:
+        return numbers, "regression", ()
+    return _classes(y, tuple(_tidy(v) for v in uniq), source)
+
+
+def _encode_strings(labels, task: str, source: str):
+    """Label strings (an Arrow array) -> (y, task, classes); numbers when every label reads as one."""
+    try:
+        numbers = pc.cast(pc.utf8_trim_whitespace(labels), pa.float64())
+    except pa.ArrowInvalid:
+        numbers = None
+    if numbers is not None:
+        return _encode_numbers(_to_numpy(numbers), task, source)
+    # Python's float() reads a few spellings Arrow does not ("1_000", other scripts' digits); it
+    # decides over the distinct labels, and stops at the first that is not a number.
+    uniq = pc.unique(labels)
+    codes = _to_numpy(pc.index_in(labels, value_set=uniq)).astype(np.int64, copy=False)
+    names = uniq.to_pylist()
+    try:
+        values = np.array([float(v) for v in names])
+    except ValueError:
+        values = None
+    if values is not None:
+        return _encode_numbers(values[codes], task, source)
+    if task == "regression":
+        bad = next(v for v in names if not _is_number(v))
+        raise DeepBasicsError(f"{source} must be numeric for regression, found {bad!r}")
+    order = sorted(range(len(names)), key=names.__getitem__)
+    rank = np.empty(len(names), dtype=np.int64)
+    rank[order] = np.arange(len(names))
+    return _classes(rank[codes], tuple(names[i] for i in order), source)
+
+
+def _classes(y: np.ndarray, classes: tuple, source: str):
+    if len(classes) < 2:
+        raise DeepBasicsError(f"{source} has a single class ({classes[0]!r}); a classifier needs at least two")
+    return y.astype(np.int64, copy=False), ("binary" if len(classes) == 2 else "multiclass"), classes
+
+
+def _is_number(text) -> bool:
+    try:
+        float(text)
+        return True
+    except ValueError:
+        return False
+
+
+def _tidy(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+def _to_numpy(array) -> np.ndarray:
+    """An Arrow array or chunked array -> NumPy (nulls of a float array become NaN)."""
+    if isinstance(array, pa.ChunkedArray):
+        return array.to_numpy()
+    return array.to_numpy(zero_copy_only=False)
+
+
+def _missing_labels(labels) -> np.ndarray:
+    """(m,) bool: the stripped labels that mean "no value" (empty, NA, NaN, null, None, ?; nulls)."""
+    lowered = pc.utf8_lower(labels)
+    return _to_numpy(pc.fill_null(pc.is_in(lowered, value_set=_MISSING), True)).astype(bool, copy=False)
+
+
+def _first(mask: np.ndarray):
+    """Index of the first True in a 1-D bool array, or None."""
+    i = int(np.argmax(mask)) if len(mask) else 0
+    return i if len(mask) and mask[i] else None
+
+
+# -- choosing the columns -------------------------------------------------------------------------
+def _choose_columns(path: Path, header: list, target: str, features) -> list:
+    if not isinstance(target, str) or not target:
+        raise DeepBasicsError(f"reading {path} needs the name of its target column (data.target)")
+    if target not in header:
+        raise DeepBasicsError(f"target column {target!r} not found in {path}; its columns are: {', '.join(header)}")
+    if features is None:
+        features = [h for h in header if h != target]
+    elif isinstance(features, str):
+        features = [features]
+    features = list(features)
+    for name in features:
+        if name not in header:
+            raise DeepBasicsError(f"feature column {name!r} not found in {path}; its columns are: {', '.join(header)}")
+        if name == target:
+            raise DeepBasicsError(f"column {name!r} is the target; it cannot also be a feature")
+    if not features:
+        raise DeepBasicsError(f"{path} has no feature columns besides the target {target!r}")
+    return features
+
+
+def _fill(X: np.ndarray, columns: list, start: int = 0) -> bool:
+    """Copy Arrow columns (each of X.shape[0] - start values) into X[start:], column j into X[:, j].
+
+    Goes block of rows by block of rows (the record batches, zero-copy slices of the columns), so
+    the block of X being written stays in the cache. A null becomes NaN. Returns whether every
+    value written is finite.
+    """
+    table = pa.Table.from_arrays(columns, names=[str(j) for j in range(len(columns))])
+    batches = table.to_batches()
+    del table, columns
+    finite, row = True, start
+    for b in range(len(batches)):
+        batch, batches[b] = batches[b], None           # each block's Arrow memory goes once copied
+        rows = slice(row, row + batch.num_rows)
+        with np.errstate(over="ignore"):             # a float32 X: a value beyond its range is inf
+            for j in range(batch.num_columns):
+                X[rows, j] = _floats(batch.column(j), X.dtype)
+        finite = finite and bool(np.isfinite(X[rows]).all())
+        row += batch.num_rows
+    return finite
+
+
+def _floats(array: pa.Array, dtype) -> np.ndarray:
+    """A numeric Arrow array as a NumPy array X can take: without a copy when it is already of
+    X's type (or float64) with no nulls, else through float64 (nulls as NaN). Whole numbers go
+    through float64 for a float32 X too, so a column rounds to float32 the same way whether it
+    was read as text, as integers or as float64."""
+    kind = array.type
+    if array.null_count == 0 and (kind == pa.float64() or (kind == pa.float32() and dtype == np.float32)):
+        return array.to_numpy(zero_copy_only=False)
+    return pc.cast(array, pa.float64()).to_numpy(zero_copy_only=False)
+
+
+# -- CSV --------------------------------------------------------------------------------------------
+class _CsvLayout(NamedTuple):
+    header: list             # column names, stripped
+    skip: int                # physical lines up to and including the header
+    delimiter: str
+
+
+def _csv_layout(path: Path, delimiter: str) -> _CsvLayout:
+    """The header row: the first row with a non-blank cell (after a UTF-8 byte order mark)."""
+    if not isinstance(delimiter, str) or len(delimiter) != 1 or delimiter in '"\r\n':
+        raise DeepBasicsError(f"delimiter must be one character (not a quote or a line break), got {delimiter!r}")
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            reader = csv.reader(f, delimiter=delimiter)
+            for row in reader:
+                if any(cell.strip() for cell in row):
+                    return _CsvLayout([cell.strip() for cell in row], reader.line_num, delimiter)
+    except FileNotFoundError:
+        raise DeepBasicsError(f"data file {str(path)!r} does not exist") from None
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise DeepBasicsError(f"cannot read {path} as CSV text: {exc}") from None
+    raise DeepBasicsError(f"{path} is empty: expected a header row and data rows")
+
+
+def _blank_row(text: str, delimiter: str) -> bool:
+    """Whether a row's text holds only blank cells (such rows are skipped, as blank lines are)."""
+    try:
+        return all(not cell.strip() for row in csv.reader(io.StringIO(text), delimiter=delimiter) for cell in row)
+    except csv.Error:
+        return False
+
+
+def _read_arrow_csv(path: Path, layout: _CsvLayout, types: dict, threads: bool, on_bad_row):
+    """Arrow's parse of the data rows: columns named "0", "1", ... by position, those in ``types``
+    only. Rows with the wrong number of fields go to ``on_bad_row`` and are left out."""
+    names = [str(i) for i in range(len(layout.header))]
+    return pa_csv.read_csv(
+        path,
+        read_options=pa_csv.ReadOptions(use_threads=threads, column_names=names, skip_rows=layout.skip),
+        parse_options=pa_csv.ParseOptions(delimiter=layout.delimiter, newlines_in_values=True,
+                                          invalid_row_handler=on_bad_row),
+        convert_options=pa_csv.ConvertOptions(column_types=types, include_columns=list(types),
+                                              null_values=[""], strings_can_be_null=False,
+                                              quoted_strings_can_be_null=True))
+
+
+def read_csv(path, target: str, features=None, delimiter: str = ",", task: str = "auto",
+             dtype="float64") -> Table:
+    """Read a CSV file with a header row: the numeric ``features`` columns (default: all but the
+    target) into X (m, n) of ``dtype``, and the ``target`` column encoded by ``encode_target``.
+
+    Quoted fields (with the delimiter, doubled quotes or line breaks inside), a UTF-8 byte order
+    mark, blank lines and blank rows are read as Python's csv module reads them. Errors name the
+    column and the data row of the first problem in reading order.
+    """
+    path, kind, task = Path(path), check_dtype(dtype), check_task(task)
+    layout = _csv_layout(path, delimiter)
+    features = _choose_columns(path, layout.header, target, features)
+    where = {h: str(i) for i, h in enumerate(layout.header)}          # a repeated name: its last column
+    types = {where[name]: pa.float64() for name in features}
+    types[where[target]] = pa.string()
+    bad_rows = []
+
+    def on_bad_row(row):
+        if not _blank_row(row.text, delimiter):
+            bad_rows.append(row)
+        return "skip"
+
+    try:
+        table = _read_arrow_csv(path, layout, types, True, on_bad_row)
+    except pa.ArrowInvalid:
+        table = None                                    # a cell that is not a number: find it below
+    except OSError as exc:
+        raise DeepBasicsError(f"cannot read {path} as CSV text: {exc}") from None
+    found = None
+    if table is not None and not bad_rows:
+        if table.num_rows == 0:
+            raise DeepBasicsError(f"{path} has a header but no data rows")
+        labels = pc.utf8_trim_whitespace(table.column(where[target]))
+        X = np.empty((table.num_rows, len(features)), dtype=kind)
+        columns = [table.column(where[name]) for name in features]
+        del table
+        if _fill(X, columns) and not _missing_labels(labels).any():
+            found = X, labels
+    if found is None:                                  # something is off: read it all again, as text
+        found = _csv_as_text(path, layout, features, target, kind, where)
+    X, labels = found
+    y, task, classes = _encode_strings(labels, task, f"target column {target!r}")
+    return Table(X, y, task, tuple(features), classes)
+
+
+def _csv_as_text(path: Path, layout: _CsvLayout, features: list, target: str, kind, where: dict):
+    """Every cell as text (one thread, so that Arrow numbers the rows it leaves out): the first
+    problem in reading order as an error, else (X, stripped labels) without the blank rows.
+
+    Row ids: Arrow numbers the rows after the header 1, 2, ... (blank lines not counted); the
+    parsed rows are the ids it did not hand to the bad-row handler, in order. A data row is a
+    row with a non-blank cell, counted from 1.
+    """
+    header = layout.header
+    bad_rows = []
+
+    def on_bad_row(row):
+        bad_rows.append((row.number, row.actual_columns, _blank_row(row.text, layout.delimiter)))
+        return "skip"
+
+    try:
+        table = _read_arrow_csv(path, layout, {str(i): pa.string() for i in range(len(header))}, False,
+                                on_bad_row)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise DeepBasicsError(f"cannot read {path} as CSV text: {exc}") from None
+    m = table.num_rows
+    stripped = {}
+
+    def text(column: str):
+        if column not in stripped:
+            stripped[column] = pc.utf8_trim_whitespace(table.column(column))
+        return stripped[column]
+
+    blank = np.ones(m, dtype=bool)
+    for i in range(len(header)):
+        blank &= _to_numpy(pc.equal(pc.utf8_length(text(str(i))), 0)).astype(bool, copy=False)
+    total = m + len(bad_rows)
+    ids = np.array([number - layout.skip if number is not None else 0 for number, _, _ in bad_rows], dtype=np.int64)
+    parsed = np.ones(total + 1, dtype=bool)
+    parsed[0] = False
+    if len(ids) and (ids.min() < 1 or ids.max() > total):
+        raise DeepBasicsError(f"cannot read {path} as CSV text: a row has the wrong number of fields "
+                              f"({bad_rows[0][1]}; the header has {len(header)})")
+    parsed[ids] = False
+    parsed_ids = np.flatnonzero(parsed)
+    blank_by_id = np.ones(total + 1, dtype=bool)
+    blank_by_id[parsed_ids] = blank
+    blank_by_id[ids] = [b for _, _, b in bad_rows]
+    data_row_of_id = np.cumsum(~blank_by_id)                 # id -> data row (meaningful where not blank)
+    data_row = data_row_of_id[parsed_ids]                     # parsed row i -> its data row
+    problems = []                                             # (data row, order in the row, message)
+    ragged = [(i, k) for (number, k, b), i in zip(bad_rows, ids) if not b]
+    if ragged:
+        i, k = min(ragged)
+        problems.append((int(data_row_of_id[i]), 0, f"{path}: data row {int(data_row_of_id[i])} has {k} fields "
+                                                        f"but the header has {len(header)}"))
+    X = np.empty((int((~blank).sum()), len(features)), dtype=kind)
+    for j, name in enumerate(features):
+        problem = _column_problem(text(where[name]), blank, kind)
+        if problem is not None:
+            i, what, cell, value = problem
+            row = int(data_row[i])
+            problems.append((row, 1 + j, _cell_message(path, name, what, row, cell, value, kind)))
+        elif not problems:
+            X[:, j] = _to_numpy(pc.cast(text(where[name]).filter(pa.array(~blank)), pa.float64()))
+    labels = text(where[target])
+    missing = _missing_labels(labels) & ~blank
+    i = _first(missing)
+    if i is not None:
+        problems.append((int(data_row[i]), 1 + len(features),
+                         f"{path}: target column {target!r} has a missing value (data row {int(data_row[i])})"))
+    if problems:
+        raise DeepBasicsError(min(problems)[2])
+    if not len(X):
+        raise DeepBasicsError(f"{path} has a header but no data rows")
+    return X, labels.filter(pa.array(~blank))
+
+
+def _column_problem(cells, blank: np.ndarray, kind):
+    """The first bad cell of a feature column (stripped text) outside the blank rows, as
+    (row index, "missing" | "text" | "infinite", the cell, its float64 value), or None.
+
+    Whole-array operations only: the missing markers by comparison, the first cell Arrow cannot
+    read as a number by halving the rows still suspect (each half cast at once), and the values
+    that are not finite in X's dtype by NumPy on the rows before it.
+    """
+    missing = _missing_labels(cells) & ~blank
+    readable = pc.if_else(pa.array(missing | blank), "0", cells)
+    unreadable = _first_unreadable(readable)
+    values = _to_numpy(pc.cast(readable.slice(0, unreadable), pa.float64()))
+    with np.errstate(over="ignore"):
+        infinite = ~np.isfinite(values.astype(kind, copy=False))
+    firsts = [(i, what) for i, what in ((_first(missing), "missing"), (unreadable, "text"),
+                                        (_first(infinite), "infinite")) if i is not None]
+    if not firsts:
+        return None
+    i, what = min(firsts)
+    return i, what, cells[i].as_py(), (values[i] if what == "infinite" else None)
+
+
+def _cell_message(path: Path, name: str, what: str, row: int, cell: str, value, kind) -> str:
+    if what == "missing":
+        return f"{path}: column {name!r} has a missing value (data row {row}); fill or drop such rows first"
+    if what == "text":
+        return (f"{path}: column {name!r} is not numeric (data row {row}: {cell!r}); "
+                f"encode it as numbers or leave it out with data.features")
+    if kind == np.float32 and np.isfinite(value):
+        return (f"{path}: column {name!r} has a value too large for float32 (data row {row}: {cell!r}); "
+                f"read it as float64")
+    return f"{path}: column {name!r} has an infinite value (data row {row})"
+
+
+def _first_unreadable(cells):
+    """Index of the first string Arrow cannot read as a float64, or None: cast the whole column;
+    if that fails, keep halving the span that holds the first failure (about two casts' work)."""
+    try:
+        pc.cast(cells, pa.float64())
+        return None
+    except pa.ArrowInvalid:
+        pass
+    low, high = 0, len(cells)                    # cells[:low] read; cells[low:high] holds a failure
+    while high - low > 1:
+        middle = (low + high) // 2
+        try:
+            pc.cast(cells.slice(low, middle - low), pa.float64())
+            low = middle
+        except pa.ArrowInvalid:
+            high = middle
+    return low
+
+
+# -- Parquet ----------------------------------------------------------------------------------------
+def _number_type(kind) -> bool:
+    return (pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind)
+            or pa.types.is_boolean(kind))
+
+
+def _label_type(kind) -> bool:
+    return (_number_type(kind) or pa.types.is_string(kind) or pa.types.is_large_string(kind)
+            or (pa.types.is_dictionary(kind) and (pa.types.is_string(kind.value_type)
+                                                  or pa.types.is_large_string(kind.value_type))))
+
+
+def _open_parquet(path: Path):
+    if not path.exists():
+        raise DeepBasicsError(f"data file {str(path)!r} does not exist")
+    try:
+        if path.is_file() and path.stat().st_size == 0:
+            raise DeepBasicsError(f"{path} is empty: expected a Parquet file")
+        return pq.ParquetFile(path)
+    except (pa.ArrowException, OSError) as exc:
+        raise DeepBasicsError(f"cannot read {path} as Parquet: {exc}") from None
+
+
+def read_parquet(path, target: str, features=None, task: str = "auto", dtype="float64") -> Table:
+    """Read a Parquet file: the numeric ``features`` columns (default: all but the target) into
+    X (m, n) of ``dtype`` and the ``target`` column encoded by ``encode_target``.
+
+    Feature columns hold numbers (integers, floating point, decimals or booleans); the target holds
+    numbers or text. The file is decoded a block of rows at a time straight into X, so memory
+    holds X plus one block. A null or NaN is a missing value; errors name the column and the row.
+    """
+    path, kind, task = Path(path), check_dtype(dtype), check_task(task)
+    file = _open_parquet(path)
+    schema = file.schema_arrow
+    features = _choose_columns(path, schema.names, target, features)
+    for name in features:
+        if not _number_type(schema.field(name).type):
+            raise DeepBasicsError(_parquet_text_feature(path, file, name, schema.field(name).type))
+    label_type = schema.field(target).type
+    if not _label_type(label_type):
+        raise DeepBasicsError(f"{path}: target column {target!r} holds Parquet type {label_type}; "
+                              f"it must hold numbers or text labels")
+    m = file.metadata.num_rows
+    if m == 0:
+        raise DeepBasicsError(f"{path} has columns but no data rows")
+    X = np.empty((m, len(features)), dtype=kind)
+    labels, row, finite = [], 0, True
+    wanted = set(features) | {target}
+    needed = [name for name in schema.names if name in wanted]
+    try:
+        for batch in file.iter_batches(batch_size=ROWS_PER_BLOCK, columns=needed, use_threads=True):
+            if row + batch.num_rows > m:
+                break
+            block = X[row:row + batch.num_rows]
+            with np.errstate(over="ignore"):
+                for j, name in enumerate(features):
+                    block[:, j] = _floats(batch.column(name), kind)
+            finite = finite and bool(np.isfinite(block).all())
+            labels.append(batch.column(target))
+            row += batch.num_rows
+    except (pa.ArrowException, OSError) as exc:
+        raise DeepBasicsError(f"cannot read {path} as Parquet: {exc}") from None
+    if row != m:
+        raise DeepBasicsError(f"cannot read {path} as Parquet: its footer promises {m} rows, its pages hold {row}")
+    labels = pa.chunked_array(labels, label_type)
+    source = f"target column {target!r}"
+    if pa.types.is_boolean(label_type):
+        labels = pc.if_else(labels, "True", "False")
+    if _number_type(labels.type):
+        values = pc.cast(labels, pa.float64()).to_numpy()
+        missing = np.isnan(values)
+    else:
+        labels = pc.utf8_trim_whitespace(pc.cast(labels, pa.string()))
+        missing = _missing_labels(labels)
+    problems = []
+    if not finite:
+        bad = ~np.isfinite(X)
+        r, j = divmod(int(np.argmax(bad)), X.shape[1])          # the first in reading order
+        problems.append((r, j, _parquet_cell(path, file, features[j], r, X[r, j], kind)))
+    r = _first(missing)
+    if r is not None:
+        problems.append((r, len(features), f"{path}: {source} has a missing value (data row {r + 1})"))
+    if problems:
+        raise DeepBasicsError(min(problems)[2])
+    if _number_type(labels.type):
+        y, task, classes = encode_target(values, task, source)
+    else:
+        y, task, classes = _encode_strings(labels, task, source)
+    return Table(X, y, task, tuple(features), classes)
+
+
+def _parquet_text_feature(path: Path, file, name: str, kind) -> str:
+    """The message for a feature column of a type that is not numbers, with its first value."""
+    try:
+        column = file.read(columns=[name]).column(0)
+    except (pa.ArrowException, OSError) as exc:
+        return f"cannot read {path} as Parquet: {exc}"
+    r = _first(_to_numpy(pc.is_valid(column)).astype(bool, copy=False))
+    where = "" if r is None else f", data row {r + 1}: {str(column[r].as_py())!r}"
+    return (f"{path}: column {name!r} is not numeric (Parquet type {kind}{where}); "
+            f"encode it as numbers or leave it out with data.features")
+
+
+def _parquet_cell(path: Path, file, name: str, r: int, value, kind) -> str:
+    """The message for a feature cell that is missing (null or NaN) or not finite in X's dtype."""
+    if np.isnan(value):
+        return f"{path}: column {name!r} has a missing value (data row {r + 1}); fill or drop such rows first"
+    if kind == np.float32:
+        original = pc.cast(file.read(columns=[name]).column(0), pa.float64())[r].as_py()
+        if np.isfinite(original):
+            return (f"{path}: column {name!r} has a value too large for float32 (data row {r + 1}: {original!r}); "
+                    f"read it as float64")
+    return f"{path}: column {name!r} has an infinite value (data row {r + 1})"
