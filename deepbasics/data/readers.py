@@ -44,8 +44,58 @@ MAX_CLASSES_AUTO = 20        # an integer target with at most this many values i
 DTYPES = {"float64": np.float64, "float32": np.float32}
 TASKS = ("auto", "classification", "regression")
 MISSING = ("", "na", "nan", "null", "none", "?")      # a cell, stripped and lower-cased, that means "no value"
-_MISSING = pa.array(MISSING, pa.string())
 ROWS_PER_BLOCK = 65_536      # Parquet rows decoded at a time: X's block of them stays in the cache
+
+
+# -- Arrow <-> NumPy, from the buffers ------------------------------------------------------------
+# pyarrow's own bridges (to_numpy, pa.array, pa.scalar) consult pandas, and so import it when it is
+# installed (about half a second); the few conversions the readers need go through the buffers.
+_NUMPY_TYPES = {pa.float64(): np.float64, pa.float32(): np.float32, pa.int64(): np.int64,
+                pa.int32(): np.int32, pa.bool_(): np.bool_}
+
+
+def _text(items) -> pa.Array:
+    """Python strings -> an Arrow string array."""
+    encoded = [item.encode("utf-8") for item in items]
+    offsets = np.zeros(len(encoded) + 1, dtype=np.int32)
+    np.cumsum([len(b) for b in encoded], out=offsets[1:])
+    return pa.Array.from_buffers(pa.string(), len(encoded), [None, pa.py_buffer(offsets), pa.py_buffer(b"".join(encoded))])
+
+
+def _mask(mask: np.ndarray) -> pa.Array:
+    """A NumPy bool array -> an Arrow bool array."""
+    return pa.Array.from_buffers(pa.bool_(), len(mask), [None, pa.py_buffer(np.packbits(mask, bitorder="little"))])
+
+
+def _bits(buffer, offset: int, length: int) -> np.ndarray:
+    """``length`` bits of an Arrow bitmap from bit ``offset`` -> a NumPy bool array."""
+    raw = np.frombuffer(buffer, dtype=np.uint8)
+    return np.unpackbits(raw, count=offset + length, bitorder="little")[offset:].view(np.bool_)
+
+
+def _numpy(array) -> np.ndarray:
+    """An Arrow float64 / float32 / int32 / int64 / bool array (or chunked array) -> NumPy: a
+    read-only view of Arrow's buffer for one chunk without nulls, else a copy; nulls become NaN
+    (in a bool array, True)."""
+    dtype = np.dtype(_NUMPY_TYPES[array.type])
+    if isinstance(array, pa.ChunkedArray):
+        parts = [_numpy(chunk) for chunk in array.chunks]
+        return parts[0] if len(parts) == 1 else np.concatenate(parts) if parts else np.empty(0, dtype)
+    n, offset = len(array), array.offset
+    if n == 0:
+        return np.empty(0, dtype)
+    if dtype == np.bool_:
+        values = _bits(array.buffers()[1], offset, n)
+    else:
+        values = np.frombuffer(array.buffers()[1], dtype=dtype, count=n, offset=offset * dtype.itemsize)
+    if array.null_count:
+        valid = _bits(array.buffers()[0], offset, n)
+        values = values | ~valid if dtype == np.bool_ else np.where(valid, values, np.nan)
+    return values
+
+
+_MISSING = _text(MISSING)
+_ZERO, _TRUE, _FALSE = _text(["0", "True", "False"])
 
 
 class Table(NamedTuple):
@@ -63,6 +113,11 @@ def check_dtype(dtype) -> type:
         if dtype is kind or (isinstance(dtype, str) and dtype == name) or (isinstance(dtype, np.dtype) and dtype == kind):
             return kind
     raise DeepBasicsError(f"dtype must be float64 or float32, got {dtype!r}")
+
+
+def _one_line(exc: Exception) -> str:
+    """An exception's message on one line (Arrow's can hold several)."""
+    return "; ".join(line.strip() for line in str(exc).splitlines() if line.strip())
 
 
 def check_task(task) -> str:
@@ -84,10 +139,8 @@ def encode_target(values, task: str = "auto", source: str = "target"):
     check_task(task)
     if isinstance(values, np.ndarray) and values.dtype.kind in "iuf":
         return _encode_numbers(values.astype(np.float64, copy=False), task, source)
-    if isinstance(values, np.ndarray) and values.dtype.kind == "b":
-        values = np.where(values, "True", "False")
     if not isinstance(values, (pa.Array, pa.ChunkedArray)):
-        values = pa.array(values if isinstance(values, np.ndarray) else list(values), pa.string())
+        values = _text([str(v) for v in (values.tolist() if isinstance(values, np.ndarray) else values)])
     return _encode_strings(values, task, source)
 
 
@@ -99,10 +152,10 @@ def _encode_numbers(numbers: np.ndarray, task: str, source: str):
     if task == "regression":
         if not np.all(np.isfinite(numbers)):
             raise DeepBasicsError(f"{source} contains NaN or infinite values")
-        return numbers, "regression", ()
+        return _own(numbers), "regression", ()
     uniq, y = np.unique(numbers, return_inverse=True)
     if task == "auto" and len(uniq) > MAX_CLASSES_AUTO:
-        return numbers, "regression", ()
+        return _own(numbers), "regression", ()
     return _classes(y, tuple(_tidy(v) for v in uniq), source)
 
 
@@ -113,11 +166,11 @@ def _encode_strings(labels, task: str, source: str):
     except pa.ArrowInvalid:
         numbers = None
     if numbers is not None:
-        return _encode_numbers(_to_numpy(numbers), task, source)
+        return _encode_numbers(_numpy(numbers), task, source)
     # Python's float() reads a few spellings Arrow does not ("1_000", other scripts' digits); it
     # decides over the distinct labels, and stops at the first that is not a number.
     uniq = pc.unique(labels)
-    codes = _to_numpy(pc.index_in(labels, value_set=uniq)).astype(np.int64, copy=False)
+    codes = _numpy(pc.index_in(labels, value_set=uniq)).astype(np.int64)
     names = uniq.to_pylist()
     try:
         values = np.array([float(v) for v in names])
@@ -132,6 +185,11 @@ def _encode_strings(labels, task: str, source: str):
     rank = np.empty(len(names), dtype=np.int64)
     rank[order] = np.arange(len(names))
     return _classes(rank[codes], tuple(names[i] for i in order), source)
+
+
+def _own(values: np.ndarray) -> np.ndarray:
+    """A writable array: a copy of a read-only view of Arrow's memory."""
+    return values if values.flags.writeable else values.copy()
 
 
 def _classes(y: np.ndarray, classes: tuple, source: str):
@@ -152,17 +210,9 @@ def _tidy(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else repr(float(value))
 
 
-def _to_numpy(array) -> np.ndarray:
-    """An Arrow array or chunked array -> NumPy (nulls of a float array become NaN)."""
-    if isinstance(array, pa.ChunkedArray):
-        return array.to_numpy()
-    return array.to_numpy(zero_copy_only=False)
-
-
 def _missing_labels(labels) -> np.ndarray:
-    """(m,) bool: the stripped labels that mean "no value" (empty, NA, NaN, null, None, ?; nulls)."""
-    lowered = pc.utf8_lower(labels)
-    return _to_numpy(pc.fill_null(pc.is_in(lowered, value_set=_MISSING), True)).astype(bool, copy=False)
+    """(m,) bool: the stripped strings that mean "no value" (empty, NA, NaN, null, None, ?; nulls)."""
+    return _numpy(pc.or_kleene(pc.is_null(labels), pc.is_in(pc.utf8_lower(labels), value_set=_MISSING)))
 
 
 def _first(mask: np.ndarray):
@@ -192,37 +242,39 @@ def _choose_columns(path: Path, header: list, target: str, features) -> list:
     return features
 
 
-def _fill(X: np.ndarray, columns: list, start: int = 0) -> bool:
-    """Copy Arrow columns (each of X.shape[0] - start values) into X[start:], column j into X[:, j].
+def _fill(X: np.ndarray, columns: list) -> bool:
+    """Move Arrow columns of numbers (each of X.shape[0] values) into X, column j into X[:, j].
 
     Goes block of rows by block of rows (the record batches, zero-copy slices of the columns), so
-    the block of X being written stays in the cache. A null becomes NaN. Returns whether every
-    value written is finite.
+    that the block of X being written stays in the cache; ``columns`` is emptied and each block's
+    Arrow memory let go once copied, so that memory holds little more than X at the end. A null
+    becomes NaN. Returns whether every value written is finite.
     """
     table = pa.Table.from_arrays(columns, names=[str(j) for j in range(len(columns))])
+    columns.clear()
     batches = table.to_batches()
-    del table, columns
-    finite, row = True, start
+    del table
+    finite, row = True, 0
     for b in range(len(batches)):
-        batch, batches[b] = batches[b], None           # each block's Arrow memory goes once copied
-        rows = slice(row, row + batch.num_rows)
+        batch, batches[b] = batches[b], None
+        block = X[row:row + batch.num_rows]
         with np.errstate(over="ignore"):             # a float32 X: a value beyond its range is inf
             for j in range(batch.num_columns):
-                X[rows, j] = _floats(batch.column(j), X.dtype)
-        finite = finite and bool(np.isfinite(X[rows]).all())
+                block[:, j] = _floats(batch.column(j), X.dtype)
+        finite = finite and bool(np.isfinite(block).all())
         row += batch.num_rows
     return finite
 
 
 def _floats(array: pa.Array, dtype) -> np.ndarray:
-    """A numeric Arrow array as a NumPy array X can take: without a copy when it is already of
-    X's type (or float64) with no nulls, else through float64 (nulls as NaN). Whole numbers go
-    through float64 for a float32 X too, so a column rounds to float32 the same way whether it
-    was read as text, as integers or as float64."""
+    """A numeric Arrow array as a NumPy array X can take (nulls as NaN): a view when it is already
+    of X's type or float64, else through float64. Whole numbers go through float64 for a float32
+    X too, so a column rounds to float32 the same way whether it was read as text, as integers or
+    as float64."""
     kind = array.type
-    if array.null_count == 0 and (kind == pa.float64() or (kind == pa.float32() and dtype == np.float32)):
-        return array.to_numpy(zero_copy_only=False)
-    return pc.cast(array, pa.float64()).to_numpy(zero_copy_only=False)
+    if kind == pa.float64() or (kind == pa.float32() and dtype == np.float32):
+        return _numpy(array)
+    return _numpy(pc.cast(array, pa.float64(), safe=False))
 
 
 # -- CSV --------------------------------------------------------------------------------------------
@@ -230,23 +282,30 @@ class _CsvLayout(NamedTuple):
     header: list             # column names, stripped
     skip: int                # physical lines up to and including the header
     delimiter: str
+    block_size: int          # bytes Arrow parses at a time: room for many rows as long as the header
 
 
 def _csv_layout(path: Path, delimiter: str) -> _CsvLayout:
-    """The header row: the first row with a non-blank cell (after a UTF-8 byte order mark)."""
+    """The header row: the first row with a non-blank cell (after a UTF-8 byte order mark), as
+    Python's csv module reads it; and whether a row with a non-blank cell follows it."""
     if not isinstance(delimiter, str) or len(delimiter) != 1 or delimiter in '"\r\n':
         raise DeepBasicsError(f"delimiter must be one character (not a quote or a line break), got {delimiter!r}")
     try:
         with open(path, newline="", encoding="utf-8-sig") as f:
             reader = csv.reader(f, delimiter=delimiter)
-            for row in reader:
-                if any(cell.strip() for cell in row):
-                    return _CsvLayout([cell.strip() for cell in row], reader.line_num, delimiter)
+            rows = (row for row in reader if any(cell.strip() for cell in row))
+            header = next(rows, None)
+            skip = reader.line_num
+            if header is not None and next(rows, None) is None:
+                raise DeepBasicsError(f"{path} has a header but no data rows")
     except FileNotFoundError:
         raise DeepBasicsError(f"data file {str(path)!r} does not exist") from None
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise DeepBasicsError(f"cannot read {path} as CSV text: {exc}") from None
-    raise DeepBasicsError(f"{path} is empty: expected a header row and data rows")
+        raise DeepBasicsError(f"cannot read {path} as CSV text: {_one_line(exc)}") from None
+    if header is None:
+        raise DeepBasicsError(f"{path} is empty: expected a header row and data rows")
+    width = 4 * sum(len(cell) + 1 for cell in header)         # UTF-8: at most 4 bytes a character
+    return _CsvLayout([cell.strip() for cell in header], skip, delimiter, max(1 << 20, 64 * width))
 
 
 def _blank_row(text: str, delimiter: str) -> bool:
@@ -263,7 +322,8 @@ def _read_arrow_csv(path: Path, layout: _CsvLayout, types: dict, threads: bool, 
     names = [str(i) for i in range(len(layout.header))]
     return pa_csv.read_csv(
         path,
-        read_options=pa_csv.ReadOptions(use_threads=threads, column_names=names, skip_rows=layout.skip),
+        read_options=pa_csv.ReadOptions(use_threads=threads, column_names=names, skip_rows=layout.skip,
+                                        block_size=layout.block_size),
         parse_options=pa_csv.ParseOptions(delimiter=layout.delimiter, newlines_in_values=True,
                                           invalid_row_handler=on_bad_row),
         convert_options=pa_csv.ConvertOptions(column_types=types, include_columns=list(types),
@@ -298,7 +358,7 @@ def read_csv(path, target: str, features=None, delimiter: str = ",", task: str =
     except pa.ArrowInvalid:
         table = None                                    # a cell that is not a number: find it below
     except OSError as exc:
-        raise DeepBasicsError(f"cannot read {path} as CSV text: {exc}") from None
+        raise DeepBasicsError(f"cannot read {path} as CSV text: {_one_line(exc)}") from None
     found = None
     if table is not None and not bad_rows:
         if table.num_rows == 0:
@@ -335,7 +395,7 @@ def _csv_as_text(path: Path, layout: _CsvLayout, features: list, target: str, ki
         table = _read_arrow_csv(path, layout, {str(i): pa.string() for i in range(len(header))}, False,
                                 on_bad_row)
     except (pa.ArrowInvalid, OSError) as exc:
-        raise DeepBasicsError(f"cannot read {path} as CSV text: {exc}") from None
+        raise DeepBasicsError(f"cannot read {path} as CSV text: {_one_line(exc)}") from None
     m = table.num_rows
     stripped = {}
 
@@ -346,7 +406,7 @@ def _csv_as_text(path: Path, layout: _CsvLayout, features: list, target: str, ki
 
     blank = np.ones(m, dtype=bool)
     for i in range(len(header)):
-        blank &= _to_numpy(pc.equal(pc.utf8_length(text(str(i))), 0)).astype(bool, copy=False)
+        blank &= _numpy(pc.utf8_length(text(str(i)))) == 0
     total = m + len(bad_rows)
     ids = np.array([number - layout.skip if number is not None else 0 for number, _, _ in bad_rows], dtype=np.int64)
     parsed = np.ones(total + 1, dtype=bool)
@@ -375,7 +435,7 @@ def _csv_as_text(path: Path, layout: _CsvLayout, features: list, target: str, ki
             row = int(data_row[i])
             problems.append((row, 1 + j, _cell_message(path, name, what, row, cell, value, kind)))
         elif not problems:
-            X[:, j] = _to_numpy(pc.cast(text(where[name]).filter(pa.array(~blank)), pa.float64()))
+            X[:, j] = _numpy(pc.cast(text(where[name]).filter(_mask(~blank)), pa.float64()))
     labels = text(where[target])
     missing = _missing_labels(labels) & ~blank
     i = _first(missing)
@@ -386,7 +446,7 @@ def _csv_as_text(path: Path, layout: _CsvLayout, features: list, target: str, ki
         raise DeepBasicsError(min(problems)[2])
     if not len(X):
         raise DeepBasicsError(f"{path} has a header but no data rows")
-    return X, labels.filter(pa.array(~blank))
+    return X, labels.filter(_mask(~blank))
 
 
 def _column_problem(cells, blank: np.ndarray, kind):
@@ -398,9 +458,9 @@ def _column_problem(cells, blank: np.ndarray, kind):
     that are not finite in X's dtype by NumPy on the rows before it.
     """
     missing = _missing_labels(cells) & ~blank
-    readable = pc.if_else(pa.array(missing | blank), "0", cells)
+    readable = pc.if_else(_mask(missing | blank), _ZERO, cells)
     unreadable = _first_unreadable(readable)
-    values = _to_numpy(pc.cast(readable.slice(0, unreadable), pa.float64()))
+    values = _numpy(pc.cast(readable.slice(0, unreadable), pa.float64()))
     with np.errstate(over="ignore"):
         infinite = ~np.isfinite(values.astype(kind, copy=False))
     firsts = [(i, what) for i, what in ((_first(missing), "missing"), (unreadable, "text"),
@@ -462,7 +522,7 @@ def _open_parquet(path: Path):
             raise DeepBasicsError(f"{path} is empty: expected a Parquet file")
         return pq.ParquetFile(path)
     except (pa.ArrowException, OSError) as exc:
-        raise DeepBasicsError(f"cannot read {path} as Parquet: {exc}") from None
+        raise DeepBasicsError(f"cannot read {path} as Parquet: {_one_line(exc)}") from None
 
 
 def read_parquet(path, target: str, features=None, task: str = "auto", dtype="float64") -> Table:
@@ -503,15 +563,15 @@ def read_parquet(path, target: str, features=None, task: str = "auto", dtype="fl
             labels.append(batch.column(target))
             row += batch.num_rows
     except (pa.ArrowException, OSError) as exc:
-        raise DeepBasicsError(f"cannot read {path} as Parquet: {exc}") from None
+        raise DeepBasicsError(f"cannot read {path} as Parquet: {_one_line(exc)}") from None
     if row != m:
         raise DeepBasicsError(f"cannot read {path} as Parquet: its footer promises {m} rows, its pages hold {row}")
     labels = pa.chunked_array(labels, label_type)
     source = f"target column {target!r}"
     if pa.types.is_boolean(label_type):
-        labels = pc.if_else(labels, "True", "False")
+        labels = pc.if_else(labels, _TRUE, _FALSE)
     if _number_type(labels.type):
-        values = pc.cast(labels, pa.float64()).to_numpy()
+        values = _numpy(pc.cast(labels, pa.float64(), safe=False))
         missing = np.isnan(values)
     else:
         labels = pc.utf8_trim_whitespace(pc.cast(labels, pa.string()))
@@ -538,8 +598,8 @@ def _parquet_text_feature(path: Path, file, name: str, kind) -> str:
     try:
         column = file.read(columns=[name]).column(0)
     except (pa.ArrowException, OSError) as exc:
-        return f"cannot read {path} as Parquet: {exc}"
-    r = _first(_to_numpy(pc.is_valid(column)).astype(bool, copy=False))
+        return f"cannot read {path} as Parquet: {_one_line(exc)}"
+    r = _first(_numpy(pc.is_valid(column)))
     where = "" if r is None else f", data row {r + 1}: {str(column[r].as_py())!r}"
     return (f"{path}: column {name!r} is not numeric (Parquet type {kind}{where}); "
             f"encode it as numbers or leave it out with data.features")
