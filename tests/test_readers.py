@@ -367,3 +367,101 @@ def test_encode_target_takes_lists_and_arrays():
     y, task, classes = readers.encode_target(["1_0", "2", "1_0"])           # Python's float() spellings
     assert classes == ("2", "10") and y.tolist() == [1, 0, 1]
     assert datasets.encode_target(["x", "y"])[1] == "binary"
+
+
+# -- the rules, row by row: messy CSV text read as Python's csv module and float() read it ------------
+MARKERS = ("", "na", "nan", "null", "none", "?")
+
+
+def reference_read(path, target, features=None, delimiter=","):
+    """The specification, one cell at a time: (X, y, task, classes) or the error message."""
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        rows = [r for r in csv.reader(f, delimiter=delimiter) if any(cell.strip() for cell in r)]
+    if not rows:
+        return f"{path} is empty: expected a header row and data rows"
+    header, body = [h.strip() for h in rows[0]], rows[1:]
+    if not body:
+        return f"{path} has a header but no data rows"
+    if target not in header:
+        return f"target column {target!r} not found in {path}; its columns are: {', '.join(header)}"
+    features = [h for h in header if h != target] if features is None else features
+    for name in features:
+        if name not in header:
+            return f"feature column {name!r} not found in {path}; its columns are: {', '.join(header)}"
+    if not features:
+        return f"{path} has no feature columns besides the target {target!r}"
+    where = {h: i for i, h in enumerate(header)}
+    X, labels = np.empty((len(body), len(features))), []
+    for r, row in enumerate(body, start=1):
+        if len(row) != len(header):
+            return f"{path}: data row {r} has {len(row)} fields but the header has {len(header)}"
+        for j, name in enumerate(features):
+            cell = row[where[name]].strip()
+            if cell.lower() in MARKERS:
+                return f"{path}: column {name!r} has a missing value (data row {r}); fill or drop such rows first"
+            try:
+                X[r - 1, j] = float(cell)
+            except ValueError:
+                return (f"{path}: column {name!r} is not numeric (data row {r}: {cell!r}); "
+                        f"encode it as numbers or leave it out with data.features")
+            if not np.isfinite(X[r - 1, j]):
+                return f"{path}: column {name!r} has an infinite value (data row {r})"
+        label = row[where[target]].strip()
+        if label.lower() in MARKERS:
+            return f"{path}: target column {target!r} has a missing value (data row {r})"
+        labels.append(label)
+    try:
+        return (X, *readers.encode_target(labels, "auto", f"target column {target!r}"))
+    except DeepBasicsError as exc:
+        return str(exc)
+
+
+GOOD_CELLS = ["1", "2.5", "-3", " 4 ", "1e3", "+2", ".5", "0", "7", '"5"', "-0.0", "1E-310"]
+BAD_CELLS = ["", " ", "NA", "nan", " None", "?", "x", "inf", "-inf", "1e400", "-nan", "Infinity", '"a,b"', '" "',
+             '"x\ny"', '"NA"', '""']
+GOOD_LABELS = ["0", "1", "2", "a", "b", " c ", "1.5", '"q,r"', '"say ""hi"""', '"two\nlines"']
+BAD_LABELS = ["", "NA", " ? "]
+
+
+@st.composite
+def messy_csv(draw):
+    n = draw(st.integers(2, 4))
+    names = ["a", "b", "c"][:n - 1] + ["t"]
+    clean = draw(st.booleans())                   # only good cells: the blank and ragged rows decide
+    cell = st.sampled_from(GOOD_CELLS if clean else GOOD_CELLS * 2 + BAD_CELLS)
+    label = st.sampled_from(GOOD_LABELS if clean else GOOD_LABELS * 2 + BAD_LABELS)
+    lines = [",".join(names)]
+    for _ in range(draw(st.integers(0, 10))):
+        kind = draw(st.sampled_from(["row"] * 12 + ["empty", "spaces", "commas", "ragged"]))
+        if kind == "row":
+            lines.append(",".join([*(draw(cell) for _ in range(n - 1)), draw(label)]))
+        elif kind == "ragged":
+            lines.append(",".join(draw(cell) for _ in range(draw(st.sampled_from([1, n - 1, n + 1])))))
+        elif kind == "commas":                                   # a row of blank cells
+            lines.append(draw(st.sampled_from([",", " , ", '"",'])) * (n - 1))
+        else:
+            lines.append("" if kind == "empty" else "  ")
+    newline = draw(st.sampled_from(["\n", "\r\n"]))
+    start = draw(st.sampled_from(["", "\ufeff", "\n", "  \n"]))
+    text = start + newline.join(lines) + draw(st.sampled_from(["", newline, newline * 2]))
+    delimiter = draw(st.sampled_from([",", ";"]))
+    features = draw(st.sampled_from([None, ["a"]]))
+    return text.replace(",", delimiter), delimiter, features
+
+
+@settings(max_examples=250, deadline=None)
+@given(messy_csv())
+def test_property_csv_reader_follows_the_row_by_row_rules(tmp_path_factory, case):
+    text, delimiter, features = case
+    path = tmp_path_factory.mktemp("m") / "m.csv"
+    path.write_bytes(text.encode())
+    expected = reference_read(str(path), "t", features, delimiter)
+    try:
+        ds = datasets.load("csv", path=str(path), target="t", features=features, delimiter=delimiter)
+    except DeepBasicsError as exc:
+        assert str(exc) == expected
+        return
+    assert not isinstance(expected, str), expected
+    X, y, task, classes = expected
+    assert ds.X.tobytes() == X.tobytes() and ds.y.tolist() == y.tolist()
+    assert ds.task == task and ds.classes == classes
