@@ -10,9 +10,10 @@ names. Only the feature and target columns are read. Arrow parses the text on ev
 columns; each column is then copied once into one preallocated (m, n) array, block of rows by
 block of rows (a block of X stays in the cache while its n columns are written).
 
-The rules are the same for both formats (and for the .npz reader in ``datasets``):
+The rules are the same for both formats:
 
-* features are numbers; a missing cell (empty, NA, NaN, null, None or ?, any case, surrounding
+* features are numbers, as Arrow reads them (decimal or exponent notation, inf / nan spellings;
+  not Python's "1_000" or other scripts' digits); a missing cell (empty, NA, NaN, null, None or ?, any case, surrounding
   blanks ignored), a non-number or an infinite value is an error naming the column and the data
   row (rows counted from 1 after the header, blank rows not counted);
 * the target column's labels are stripped of surrounding blanks; numbers with at most
@@ -59,7 +60,8 @@ def _text(items) -> pa.Array:
     encoded = [item.encode("utf-8") for item in items]
     offsets = np.zeros(len(encoded) + 1, dtype=np.int32)
     np.cumsum([len(b) for b in encoded], out=offsets[1:])
-    return pa.Array.from_buffers(pa.string(), len(encoded), [None, pa.py_buffer(offsets), pa.py_buffer(b"".join(encoded))])
+    buffers = [None, pa.py_buffer(offsets), pa.py_buffer(b"".join(encoded))]
+    return pa.Array.from_buffers(pa.string(), len(encoded), buffers)
 
 
 def _mask(mask: np.ndarray) -> pa.Array:
@@ -108,9 +110,10 @@ class Table(NamedTuple):
 
 
 def check_dtype(dtype) -> type:
-    """"float64" or "float32" (or np.float64 / np.float32) -> the NumPy type."""
+    """"float64" or "float32" (or np.float64 / np.float32 / their np.dtype) -> the NumPy type."""
     for name, kind in DTYPES.items():
-        if dtype is kind or (isinstance(dtype, str) and dtype == name) or (isinstance(dtype, np.dtype) and dtype == kind):
+        if dtype is kind or (isinstance(dtype, str) and dtype == name) or \
+                (isinstance(dtype, np.dtype) and dtype == kind):
             return kind
     raise DeepBasicsError(f"dtype must be float64 or float32, got {dtype!r}")
 
@@ -121,6 +124,7 @@ def _one_line(exc: Exception) -> str:
 
 
 def check_task(task) -> str:
+    """"auto", "classification" or "regression"."""
     if task not in TASKS:
         raise DeepBasicsError(f"task must be auto, classification or regression, got {task!r}")
     return task
@@ -287,7 +291,7 @@ class _CsvLayout(NamedTuple):
 
 def _csv_layout(path: Path, delimiter: str) -> _CsvLayout:
     """The header row: the first row with a non-blank cell (after a UTF-8 byte order mark), as
-    Python's csv module reads it; and whether a row with a non-blank cell follows it."""
+    Python's csv module reads it. A header with no such row after it is an error."""
     if not isinstance(delimiter, str) or len(delimiter) != 1 or delimiter in '"\r\n':
         raise DeepBasicsError(f"delimiter must be one character (not a quote or a line break), got {delimiter!r}")
     try:
@@ -346,11 +350,11 @@ def read_csv(path, target: str, features=None, delimiter: str = ",", task: str =
     where = {h: str(i) for i, h in enumerate(layout.header)}          # a repeated name: its last column
     types = {where[name]: pa.float64() for name in features}
     types[where[target]] = pa.string()
-    bad_rows = []
+    ragged = []
 
-    def on_bad_row(row):
+    def on_bad_row(row):                               # a row of blank cells is skipped, like a blank line
         if not _blank_row(row.text, delimiter):
-            bad_rows.append(row)
+            ragged.append(row.actual_columns)
         return "skip"
 
     try:
@@ -360,9 +364,7 @@ def read_csv(path, target: str, features=None, delimiter: str = ",", task: str =
     except OSError as exc:
         raise DeepBasicsError(f"cannot read {path} as CSV text: {_one_line(exc)}") from None
     found = None
-    if table is not None and not bad_rows:
-        if table.num_rows == 0:
-            raise DeepBasicsError(f"{path} has a header but no data rows")
+    if table is not None and not ragged and table.num_rows:
         labels = pc.utf8_trim_whitespace(table.column(where[target]))
         X = np.empty((table.num_rows, len(features)), dtype=kind)
         columns = [table.column(where[name]) for name in features]
