@@ -71,6 +71,14 @@ def test_csv_byte_order_mark_blank_lines_and_blank_rows(tmp_path):
     assert ds.X.tolist() == [[1, 2], [3, 4], [5, 6]] and ds.y.tolist() == [0, 1, 0]
 
 
+def test_csv_a_row_is_blank_only_when_every_cell_is(tmp_path):
+    text = "id,a,t\n1,2,x\n,,\n3,4,y\n"
+    ds = datasets.load("csv", path=write(tmp_path, text), target="t", features=["a"])
+    assert ds.X.tolist() == [[2], [4]]
+    with pytest.raises(DeepBasicsError, match=re.escape("column 'a' has a missing value (data row 2)")):
+        datasets.load("csv", path=write(tmp_path, text.replace(",,", "9,,")), target="t", features=["a"])
+
+
 def test_csv_windows_line_ends_and_surrounding_blanks(tmp_path):
     ds = datasets.load("csv", path=write(tmp_path, "a,t\r\n 1 , cat \r\n2,dog\r\n"), target="t")
     assert ds.X.tolist() == [[1], [2]] and ds.classes == ("cat", "dog")

@@ -396,82 +396,96 @@ def read_csv(path, target: str, features=None, delimiter: str = ",", task: str =
         raise DeepBasicsError(f"cannot read {path} as CSV text: {_one_line(exc)}") from None
     found = None
     if table is not None and not ragged and table.num_rows:
-        labels = pc.utf8_trim_whitespace(table.column(where[target]))
-        X = np.empty((table.num_rows, len(features)), dtype=kind)
-        columns = [table.column(where[name]) for name in features]
-        del table
-        if _fill(X, columns) and not _missing_labels(labels).any():
-            found = X, labels
+        found = _csv_numbers(table, features, target, where, kind, every_column=len(types) == len(layout.header))
     if found is None:                                  # something is off: read it all again, as text
+        del table
         found = _csv_as_text(path, layout, features, target, kind, where)
     X, labels = found
     y, task, classes = _encode_strings(labels, task, f"target column {target!r}")
     return Table(X, y, task, tuple(features), classes)
 
 
-def _csv_as_text(path: Path, layout: _CsvLayout, features: list, target: str, kind, where: dict):
-    """Every cell as text (one thread, so that Arrow numbers the rows it leaves out): the first
-    problem in reading order as an error, else (X, stripped labels) without the blank rows.
+def _csv_numbers(table: pa.Table, features: list, target: str, where: dict, kind, every_column: bool):
+    """(X, stripped labels) from the first read, or None when a cell needs a closer look.
 
-    Row ids: Arrow numbers the rows after the header 1, 2, ... (blank lines not counted); the
-    parsed rows are the ids it did not hand to the bad-row handler, in order. A data row is a
-    row with a non-blank cell, counted from 1.
+    Blank rows (",,,", which a spreadsheet leaves at the end) hold a null in every feature column
+    and an empty label; they are dropped here when every column of the file was read, since only
+    then is the whole row known to be blank.
     """
-    header = layout.header
-    bad_rows = []
+    labels = pc.utf8_trim_whitespace(table.column(where[target]))
+    columns = [table.column(where[name]) for name in features]
+    keep = None
+    if any(column.null_count for column in columns):
+        if not every_column:
+            return None
+        blank = _numpy(pc.utf8_length(labels)) == 0
+        for column in columns:
+            blank &= _numpy(pc.is_null(column))
+        keep = ~blank
+        table = table.filter(_mask(keep))
+        columns = [table.column(where[name]) for name in features]
+        labels = labels.filter(_mask(keep))
+        if any(column.null_count for column in columns) or not table.num_rows:
+            return None
+    X = np.empty((table.num_rows, len(features)), dtype=kind)
+    del table
+    if not _fill(X, columns) or _missing_labels(labels).any():
+        return None
+    return X, labels
+
+
+def _csv_as_text(path: Path, layout: _CsvLayout, features: list, target: str, kind, where: dict):
+    """Every cell as text: the first problem in reading order as an error, else (X, stripped
+    labels) without the blank rows.
+
+    A data row is a row with a non-blank cell, counted from 1. Rows with the wrong number of fields
+    are left out of Arrow's table; when some are not blank, a second read on one thread numbers
+    them (``_number_rows``) so that they take their place among the data rows.
+    """
+    header, delimiter = layout.header, layout.delimiter
+    as_text = {str(i): pa.string() for i in range(len(header))}
+    ragged, numbered = [], []
 
     def on_bad_row(row):
-        bad_rows.append((row.number, row.actual_columns, _blank_row(row.text, layout.delimiter)))
+        if not _blank_row(row.text, delimiter):
+            ragged.append(row.actual_columns)
+        return "skip"
+
+    def number_bad_row(row):
+        numbered.append((row.number, row.actual_columns, _blank_row(row.text, delimiter)))
         return "skip"
 
     try:
-        table = _read_arrow_csv(path, layout, {str(i): pa.string() for i in range(len(header))}, False,
-                                on_bad_row)
+        table = _read_arrow_csv(path, layout, as_text, True, on_bad_row)
+        if ragged:
+            table = _read_arrow_csv(path, layout, as_text, False, number_bad_row)
     except (pa.ArrowInvalid, OSError) as exc:
         raise DeepBasicsError(f"cannot read {path} as CSV text: {_one_line(exc)}") from None
-    m = table.num_rows
-    stripped = {}
-
-    def text(column: str):
-        if column not in stripped:
-            stripped[column] = pc.utf8_trim_whitespace(table.column(column))
-        return stripped[column]
-
-    blank = np.ones(m, dtype=bool)
-    for i in range(len(header)):
-        blank &= _numpy(pc.utf8_length(text(str(i)))) == 0
-    total = m + len(bad_rows)
-    ids = np.array([number - layout.skip if number is not None else 0 for number, _, _ in bad_rows], dtype=np.int64)
-    parsed = np.ones(total + 1, dtype=bool)
-    parsed[0] = False
-    if len(ids) and (ids.min() < 1 or ids.max() > total):
-        raise DeepBasicsError(f"cannot read {path} as CSV text: a row has the wrong number of fields "
-                              f"({bad_rows[0][1]}; the header has {len(header)})")
-    parsed[ids] = False
-    parsed_ids = np.flatnonzero(parsed)
-    blank_by_id = np.ones(total + 1, dtype=bool)
-    blank_by_id[parsed_ids] = blank
-    blank_by_id[ids] = [b for _, _, b in bad_rows]
-    data_row_of_id = np.cumsum(~blank_by_id)                 # id -> data row (meaningful where not blank)
-    data_row = data_row_of_id[parsed_ids]                     # parsed row i -> its data row
-    problems = []                                             # (data row, order in the row, message)
-    ragged = [(i, k) for (number, k, b), i in zip(bad_rows, ids) if not b]
-    if ragged:
-        i, k = min(ragged)
-        problems.append((int(data_row_of_id[i]), 0, f"{path}: data row {int(data_row_of_id[i])} has {k} fields "
-                                                        f"but the header has {len(header)}"))
+    numbers = {where[name]: _text_numbers(table.column(where[name])) for name in features}
+    labels = pc.utf8_trim_whitespace(table.column(where[target]))
+    blank = _empty(labels)
+    for _, empty, _, _ in numbers.values():
+        blank &= empty
+    maybe = np.flatnonzero(blank)                   # blank in the columns needed: and in the others?
+    for column in (str(i) for i in range(len(header)) if str(i) not in numbers and str(i) != where[target]):
+        if len(maybe):
+            blank[maybe] &= _empty(pc.utf8_trim_whitespace(table.column(column).take(_indices(maybe))))
+    problems = []                                   # (data row, order in the row, message)
+    if numbered:
+        data_row, problem = _number_rows(path, numbered, layout.skip, blank, len(header))
+        problems.append(problem)
+    else:
+        data_row = np.cumsum(~blank)                # table row i -> its data row
     X = np.empty((int((~blank).sum()), len(features)), dtype=kind)
     for j, name in enumerate(features):
-        problem = _column_problem(text(where[name]), blank, kind)
+        values, problem = _column_problem(*numbers[where[name]], blank, kind)
         if problem is not None:
             i, what, cell, value = problem
             row = int(data_row[i])
-            problems.append((row, 1 + j, _cell_message(path, name, what, row, cell, value, kind)))
+            problems.append((row, 1 + j, _cell_message(path, name, row, what, cell, value, kind)))
         elif not problems:
-            X[:, j] = _numpy(pc.cast(text(where[name]).filter(_mask(~blank)), pa.float64()))
-    labels = text(where[target])
-    missing = _missing_labels(labels) & ~blank
-    i = _first(missing)
+            X[:, j] = values[~blank]
+    i = _first(_missing_labels(labels) & ~blank)
     if i is not None:
         problems.append((int(data_row[i]), 1 + len(features),
                          f"{path}: target column {target!r} has a missing value (data row {int(data_row[i])})"))
@@ -482,29 +496,76 @@ def _csv_as_text(path: Path, layout: _CsvLayout, features: list, target: str, ki
     return X, labels.filter(_mask(~blank))
 
 
-def _column_problem(cells, blank: np.ndarray, kind):
-    """The first bad cell of a feature column (stripped text) outside the blank rows, as
-    (row index, "missing" | "text" | "infinite", the cell, its float64 value), or None.
+def _indices(rows: np.ndarray) -> pa.Array:
+    """NumPy row indices -> an Arrow int64 array (for ``take``)."""
+    return pa.Array.from_buffers(pa.int64(), len(rows), [None, pa.py_buffer(rows.astype(np.int64))])
 
-    Whole-array operations only: the missing markers by comparison, the first cell Arrow cannot
-    read as a number by halving the rows still suspect (each half cast at once), and the values
-    that are not finite in X's dtype by NumPy on the rows before it.
+
+def _number_rows(path: Path, numbered: list, skip: int, blank: np.ndarray, width: int):
+    """The data rows of the table's rows, given the rows Arrow left out as (its number, fields,
+    blank); and the first row with the wrong number of fields as a problem.
+
+    Arrow numbers rows from ``skip`` + 1 (blank lines not counted); with the ids 1..total of all
+    rows, the table's rows are the ids not left out, in order, and the data row of an id is the
+    number of non-blank rows up to it.
     """
-    missing = _missing_labels(cells) & ~blank
-    readable = pc.if_else(_mask(missing | blank), _ZERO, cells)
-    unreadable = _first_unreadable(readable)
-    values = _numpy(pc.cast(readable.slice(0, unreadable), pa.float64()))
+    ids = np.array([number - skip if number is not None else 0 for number, _, _ in numbered], dtype=np.int64)
+    total = len(blank) + len(ids)
+    kept = np.ones(total + 1, dtype=bool)
+    kept[0] = False
+    if ids.min() < 1 or ids.max() > total:
+        raise DeepBasicsError(f"cannot read {path} as CSV text: a row has {numbered[0][1]} fields but the "
+                              f"header has {width}")
+    kept[ids] = False
+    blank_of_id = np.ones(total + 1, dtype=bool)
+    blank_of_id[kept] = blank
+    blank_of_id[ids] = [b for _, _, b in numbered]
+    data_row_of_id = np.cumsum(~blank_of_id)
+    i, fields = min((i, k) for (_, k, b), i in zip(numbered, ids) if not b)
+    row = int(data_row_of_id[i])
+    return data_row_of_id[kept], (row, 0, f"{path}: data row {row} has {fields} fields but the header has {width}")
+
+
+def _empty(cells) -> np.ndarray:
+    """(m,) bool: the empty strings (from the offsets, without reading the text)."""
+    return _numpy(pc.binary_length(cells)) == 0
+
+
+def _text_numbers(column):
+    """A feature column's text -> (its cells, stripped of surrounding blanks; which are empty; the
+    float64 values of the cells before the first one Arrow cannot read, empty ones as 0; that
+    cell's index, or None).
+
+    Whole-array operations: one cast of the column as it is (a column with no blanks around its
+    cells is read in one go), else of the stripped column, and when that fails, casts that halve
+    the rows still suspect until the first unreadable cell is found.
+    """
+    empty = _empty(column)
+    try:
+        return column, empty, _numpy(pc.cast(pc.if_else(_mask(empty), _ZERO, column), pa.float64())), None
+    except pa.ArrowInvalid:
+        pass
+    cells = pc.utf8_trim_whitespace(column)
+    empty = _empty(cells)
+    return (cells, empty, *_numbers_until_unreadable(pc.if_else(_mask(empty), _ZERO, cells)))
+
+
+def _column_problem(cells, empty: np.ndarray, values: np.ndarray, unreadable, blank: np.ndarray, kind):
+    """(values, the first bad cell outside the blank rows as (row index, what is wrong, the cell,
+    its value) or None): "missing" when empty or a marker (NA, NaN, null, None, ?), "text" when no
+    number, "infinite" when not finite in X's dtype. Only the first bad cell's text is looked at."""
     with np.errstate(over="ignore"):
         infinite = ~np.isfinite(values.astype(kind, copy=False))
-    firsts = [(i, what) for i, what in ((_first(missing), "missing"), (unreadable, "text"),
-                                        (_first(infinite), "infinite")) if i is not None]
+    firsts = [i for i in (_first(empty & ~blank), unreadable, _first(infinite)) if i is not None]
     if not firsts:
-        return None
-    i, what = min(firsts)
-    return i, what, cells[i].as_py(), (values[i] if what == "infinite" else None)
+        return values, None
+    i = min(firsts)
+    cell = cells[i].as_py()
+    what = "missing" if cell.lower() in MISSING else "text" if i == unreadable else "infinite"
+    return values, (i, what, cell, None if i == unreadable else values[i])
 
 
-def _cell_message(path: Path, name: str, what: str, row: int, cell: str, value, kind) -> str:
+def _cell_message(path: Path, name: str, row: int, what: str, cell, value, kind) -> str:
     if what == "missing":
         return f"{path}: column {name!r} has a missing value (data row {row}); fill or drop such rows first"
     if what == "text":
@@ -516,12 +577,12 @@ def _cell_message(path: Path, name: str, what: str, row: int, cell: str, value, 
     return f"{path}: column {name!r} has an infinite value (data row {row})"
 
 
-def _first_unreadable(cells):
-    """Index of the first string Arrow cannot read as a float64, or None: cast the whole column;
-    if that fails, keep halving the span that holds the first failure (about two casts' work)."""
+def _numbers_until_unreadable(cells):
+    """(float64 values of the cells before the first one Arrow cannot read as a number, its index or
+    None when it reads them all): one cast of the column; when that fails, the span that holds
+    the first failure is halved until one cell is left (each half cast at once)."""
     try:
-        pc.cast(cells, pa.float64())
-        return None
+        return _numpy(pc.cast(cells, pa.float64())), None
     except pa.ArrowInvalid:
         pass
     low, high = 0, len(cells)                    # cells[:low] read; cells[low:high] holds a failure
@@ -532,7 +593,7 @@ def _first_unreadable(cells):
             low = middle
         except pa.ArrowInvalid:
             high = middle
-    return low
+    return _numpy(pc.cast(cells.slice(0, low), pa.float64())), low
 
 
 # -- Parquet ----------------------------------------------------------------------------------------
