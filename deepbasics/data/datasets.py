@@ -1,4 +1,4 @@
-"""Datasets, examples as rows: X (m, n) float64, y (m,) int64 class labels (0..k-1).
+"""Datasets, examples as rows: X (m, n) float64, y (m,) int64 class labels (0..k-1) or float64 values.
 
 Synthetic 2-D sets, each drawn from its own ``RandomState``/``Generator`` built from ``seed``
 (NumPy's global random state is never touched, so the same seed gives the same data anywhere):
@@ -15,12 +15,16 @@ scikit-learn's bundled sets (shipped inside scikit-learn, nothing is downloaded)
 
     digits (1797, 64) 10 classes · breast_cancer (569, 30) 2 · iris (150, 4) 3 · wine (178, 13) 3
 
-The user's own data: ``from_csv(path, target)`` (a header row, numeric feature columns) and
-``from_npz(path, x="X", y="y")``. ``load(name, **options)`` returns a ``Dataset`` for any of these.
+The user's own data, read by ``readers`` through Apache Arrow (CSV and Parquet) or NumPy (npz):
+
+    read_csv(path, target, features, delimiter, task, dtype)   a header row, numeric feature columns
+    read_parquet(path, target, features, task, dtype)          numeric feature columns
+    read_npz(path, x="X", y="y", dtype)                        arrays X (m, n) and y (m,)
+
+``load(name, **options)`` returns a ``Dataset`` for any of these.
 """
 from __future__ import annotations
 
-import csv
 import math
 import numbers
 import zipfile
@@ -31,13 +35,11 @@ import numpy as np
 
 from ..errors import DeepBasicsError, check_nonnegative, check_positive_int
 
-MAX_CLASSES_AUTO = 20        # an integer target with at most this many values is read as classes
-
 
 class Dataset(NamedTuple):
     """A loaded data set.
 
-    X              (m, n) float64 features, finite
+    X              (m, n) float64 features, finite (float32 for a file read with dtype="float32")
     y              (m,) int64 class indices 0..k-1 (classification) or (m,) float64 (regression)
     task           "binary", "multiclass" or "regression"
     feature_names  n names
@@ -178,8 +180,13 @@ GENERATED = {
     "blobs": (blobs, ("n_samples", "n_features", "centers", "cluster_std", "seed")),
 }
 BUNDLED = {"digits": digits, "breast_cancer": breast_cancer, "iris": iris, "wine": wine}
-FILES = ("csv", "npz")
-DATASETS = tuple(GENERATED) + tuple(BUNDLED) + FILES
+# file format -> the options ``load`` takes for it
+FILES = {
+    "csv": ("path", "target", "features", "delimiter", "task", "dtype"),
+    "npz": ("path", "x", "y", "task", "dtype"),
+    "parquet": ("path", "target", "features", "task", "dtype"),
+}
+DATASETS = tuple(GENERATED) + tuple(BUNDLED) + tuple(FILES)
 
 # Input features of a generated 2-D set (as in TensorFlow Playground), computed from the raw
 # plane (x1, x2) before any standardising: name -> f(x1, x2), each (m,) -> (m,).
@@ -206,75 +213,37 @@ def plane_features(X: np.ndarray, names) -> np.ndarray:
 
 
 # -- the user's own files ------------------------------------------------------------------------
-def _float_or_none(text: str):
-    """A CSV cell as a float; None for an empty cell or NA marker; raises ValueError otherwise."""
-    text = text.strip()
-    if text == "" or text.lower() in ("na", "nan", "null", "none", "?"):
-        return None
-    return float(text)
+# CSV and Parquet go through ``readers`` (Apache Arrow), imported on first use so that importing
+# deepbasics does not load pyarrow.
+def read_csv(path, target: str, features=None, delimiter: str = ",", task: str = "auto",
+             dtype="float64") -> Dataset:
+    """A CSV file with a header row: the numeric ``features`` columns (default: all but the target)
+    as X (m, n) of ``dtype`` ("float64" or "float32"), the ``target`` column as y.
 
-
-def read_csv(path, target: str, features=None, delimiter: str = ","):
-    """Read a CSV file with a header row: the numeric feature columns and the ``target`` column.
-
-    Returns (X (m, n) float64, target values as a list of strings, feature names). Every
-    feature cell must be a number; missing or non-numeric cells are errors naming the column
-    and the row (rows counted from 1 after the header).
+    Every feature cell must be a number; missing or non-numeric cells are errors naming the column
+    and the row (rows counted from 1 after the header). See ``readers.read_csv``.
     """
-    path = Path(path)
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as f:
-            rows = list(csv.reader(f, delimiter=delimiter))
-    except FileNotFoundError:
-        raise DeepBasicsError(f"data file {str(path)!r} does not exist") from None
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise DeepBasicsError(f"cannot read {path} as CSV text: {exc}") from None
-    rows = [r for r in rows if any(cell.strip() for cell in r)]
-    if not rows:
-        raise DeepBasicsError(f"{path} is empty: expected a header row and data rows")
-    header = [h.strip() for h in rows[0]]
-    body = rows[1:]
-    if not body:
-        raise DeepBasicsError(f"{path} has a header but no data rows")
-    if target not in header:
-        raise DeepBasicsError(f"target column {target!r} not found in {path}; its columns are: {', '.join(header)}")
-    if features is None:
-        features = [h for h in header if h != target]
-    for name in features:
-        if name not in header:
-            raise DeepBasicsError(f"feature column {name!r} not found in {path}; its columns are: {', '.join(header)}")
-        if name == target:
-            raise DeepBasicsError(f"column {name!r} is the target; it cannot also be a feature")
-    if not features:
-        raise DeepBasicsError(f"{path} has no feature columns besides the target {target!r}")
-    where = {h: i for i, h in enumerate(header)}
-    X = np.empty((len(body), len(features)))
-    labels = []
-    for r, row in enumerate(body, start=1):
-        if len(row) != len(header):
-            raise DeepBasicsError(f"{path}: data row {r} has {len(row)} fields but the header has {len(header)}")
-        for j, name in enumerate(features):
-            cell = row[where[name]]
-            try:
-                value = _float_or_none(cell)
-            except ValueError:
-                raise DeepBasicsError(f"{path}: column {name!r} is not numeric (data row {r}: {cell.strip()!r}); "
-                                      f"encode it as numbers or leave it out with data.features") from None
-            if value is None:
-                raise DeepBasicsError(f"{path}: column {name!r} has a missing value (data row {r}); "
-                                      f"fill or drop such rows first")
-            if not math.isfinite(value):
-                raise DeepBasicsError(f"{path}: column {name!r} has an infinite value (data row {r})")
-            X[r - 1, j] = value
-        label = row[where[target]].strip()
-        if label == "" or label.lower() in ("na", "nan", "null", "none", "?"):
-            raise DeepBasicsError(f"{path}: target column {target!r} has a missing value (data row {r})")
-        labels.append(label)
-    return X, labels, tuple(features)
+    from . import readers
+    return Dataset(*readers.read_csv(path, target, features, delimiter, task, dtype), Path(path).name)
 
 
-def read_npz(path, x: str = "X", y: str = "y"):
-    """Read arrays ``x`` (m, n) and ``y`` (m,) from an .npz file, never unpickling anything."""
+def read_parquet(path, target: str, features=None, task: str = "auto", dtype="float64") -> Dataset:
+    """A Parquet file: the numeric ``features`` columns (default: all but the target) as X (m, n)
+    of ``dtype``, the ``target`` column as y, with the CSV reader's rules. See ``readers.read_parquet``."""
+    from . import readers
+    return Dataset(*readers.read_parquet(path, target, features, task, dtype), Path(path).name)
+
+
+def read_npz(path, x: str = "X", y: str = "y", dtype="float64"):
+    """Read arrays ``x`` (m, n) and ``y`` (m,) from an .npz file, never unpickling anything.
+
+    Returns (X (m, n) of ``dtype``, the labels, feature names "x0".."x{n-1}"): the labels as the
+    numeric array itself, or as strings for booleans and text. An X already of ``dtype`` is
+    returned as read (no copy); whole numbers go through float64 on their way to float32, as the
+    CSV and Parquet readers round them.
+    """
+    from .readers import check_dtype
+    kind = check_dtype(dtype)
     path = Path(path)
     if path.is_file() and not zipfile.is_zipfile(path):
         raise DeepBasicsError(f"cannot read {path} as .npz: it is not a zip of .npy arrays (np.savez writes one)")
@@ -309,71 +278,34 @@ def read_npz(path, x: str = "X", y: str = "y"):
         raise DeepBasicsError(f"{path}: the arrays are empty (no examples)")
     if not (np.issubdtype(X.dtype, np.number) or X.dtype == bool):
         raise DeepBasicsError(f"{path}: array {x!r} must be numeric, got {X.dtype}")
-    X = X.astype(np.float64)
+    if X.dtype != kind:
+        with np.errstate(over="ignore"):            # a value beyond float32's range is inf: refused below
+            X = (X if X.dtype.kind == "f" else X.astype(np.float64)).astype(kind)
     bad = int(X.size - np.count_nonzero(np.isfinite(X)))
     if bad:
         raise DeepBasicsError(f"{path}: array {x!r} contains {bad} NaN or infinite value(s); clean them first")
     if np.issubdtype(Y.dtype, np.number) and not np.all(np.isfinite(Y)):
         raise DeepBasicsError(f"{path}: array {y!r} contains NaN or infinite values; clean them first")
-    return X, [str(v) for v in Y.tolist()], tuple(f"x{j}" for j in range(X.shape[1]))
+    labels = Y if Y.dtype.kind in "iuf" else [str(v) for v in Y.tolist()]
+    return X, labels, tuple(f"x{j}" for j in range(X.shape[1]))
 
 
 def encode_target(values, task: str = "auto", source: str = "target"):
-    """Labels (strings as read) -> (y, task, classes).
-
-    task "auto": numbers with at most MAX_CLASSES_AUTO distinct whole values, or any non-numbers,
-    are classes; other numbers are a regression target. Classes are sorted (numerically when
-    they are numbers) and numbered 0..k-1; ``classes`` keeps their original spelling.
-    """
-    try:
-        numbers_ = np.array([float(v) for v in values])
-    except ValueError:
-        numbers_ = None
-    if task not in ("auto", "classification", "regression"):
-        raise DeepBasicsError(f"task must be auto, classification or regression, got {task!r}")
-    if task == "regression":
-        if numbers_ is None:
-            bad = next(v for v in values if not _is_number(v))
-            raise DeepBasicsError(f"{source} must be numeric for regression, found {bad!r}")
-        if not np.all(np.isfinite(numbers_)):
-            raise DeepBasicsError(f"{source} contains NaN or infinite values")
-        return numbers_, "regression", ()
-    if task == "auto" and numbers_ is not None:
-        whole = np.all(np.isfinite(numbers_)) and np.all(numbers_ == np.round(numbers_))
-        if not whole or len(np.unique(numbers_)) > MAX_CLASSES_AUTO:
-            return encode_target(values, "regression", source)
-    if numbers_ is not None:
-        uniq = np.unique(numbers_)
-        y = np.searchsorted(uniq, numbers_)
-        classes = tuple(_tidy(v) for v in uniq)
-    else:
-        uniq = sorted(set(values))
-        index = {v: i for i, v in enumerate(uniq)}
-        y = np.array([index[v] for v in values])
-        classes = tuple(uniq)
-    if len(classes) < 2:
-        raise DeepBasicsError(f"{source} has a single class ({classes[0]!r}); a classifier needs at least two")
-    return y.astype(np.int64), ("binary" if len(classes) == 2 else "multiclass"), classes
-
-
-def _is_number(text) -> bool:
-    try:
-        float(text)
-        return True
-    except ValueError:
-        return False
-
-
-def _tidy(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else repr(float(value))
+    """Labels -> (y, task, classes): label strings or a numeric array. See ``readers.encode_target``:
+    numbers with at most readers.MAX_CLASSES_AUTO (20) distinct whole values, or any non-numbers, are classes
+    (sorted, numbered 0..k-1); other numbers are a regression target."""
+    from . import readers
+    return readers.encode_target(values, task, source)
 
 
 def load(name: str, **options) -> Dataset:
     """A ``Dataset`` by name: one of ``DATASETS``.
 
     generated sets take the options listed in ``GENERATED`` (n_samples, noise, seed, ...);
-    "csv" takes path, target, features (list of column names), delimiter, task;
-    "npz" takes path, x, y (array names), task. Unknown options are errors.
+    the files take the options listed in ``FILES``: "csv" path, target, features (list of column
+    names), delimiter, task, dtype; "parquet" the same but delimiter; "npz" path, x, y (array
+    names), task, dtype. task: "auto", "classification" or "regression"; dtype: "float64" (the
+    default) or "float32", the type of X. Unknown options are errors.
     """
     def reject_unknown(allowed):
         extra = sorted(set(options) - set(allowed))
@@ -397,19 +329,18 @@ def load(name: str, **options) -> Dataset:
                        "binary" if len(classes) == 2 else "multiclass",
                        tuple(str(f) for f in bunch.feature_names), classes, name)
     if name in FILES:
-        task = options.pop("task", "auto")
+        reject_unknown(FILES[name])
         if "path" not in options:
             raise DeepBasicsError(f"dataset {name!r} needs a path")
-        if name == "csv":
-            reject_unknown(("path", "target", "features", "delimiter"))
-            if not options.get("target"):
-                raise DeepBasicsError("a CSV data set needs the name of its target column (data.target)")
-            X, labels, names = read_csv(**options)
-            source = f"target column {options['target']!r}"
-        else:
-            reject_unknown(("path", "x", "y"))
+        from . import readers
+        task = readers.check_task(options.pop("task", "auto"))
+        readers.check_dtype(options.get("dtype", "float64"))
+        if name == "npz":
             X, labels, names = read_npz(**options)
-            source = f"array {options.get('y', 'y')!r}"
-        y, task, classes = encode_target(labels, task, source)
-        return Dataset(X, y, task, names, classes, Path(options["path"]).name)
+            y, task, classes = encode_target(labels, task, f"array {options.get('y', 'y')!r}")
+            return Dataset(X, y, task, names, classes, Path(options["path"]).name)
+        if not options.get("target"):
+            raise DeepBasicsError(f"a {name.upper() if name == 'csv' else name.capitalize()} data set needs "
+                                  f"the name of its target column (data.target)")
+        return (read_csv if name == "csv" else read_parquet)(**options, task=task)
     raise DeepBasicsError(f"unknown dataset {name!r}; choose one of: {', '.join(DATASETS)}")
