@@ -140,18 +140,29 @@ def split(y, fractions=None, *, seed: int = 0, stratify: bool = True, shuffle: b
     return Split(joined["train"], joined["val"], joined["test"], f, True, int(seed))
 
 
+ROWS_PER_BLOCK = 65_536      # rows a standardiser reads at a time: memory stays a block, not the data
+
+
 class Standardizer(NamedTuple):
     """x' = (x - mean) / scale per feature, fitted on the training rows only.
 
-    mean, scale: (n,). A constant feature gets scale 1 (it becomes 0 rather than NaN).
+    mean, scale: (n,) float64. A constant feature gets scale 1 (it becomes 0 rather than NaN).
     """
     mean: np.ndarray
     scale: np.ndarray
 
     @classmethod
-    def fit(cls, X_train: np.ndarray) -> "Standardizer":
-        mean = X_train.mean(axis=0)
-        std = X_train.std(axis=0)
+    def fit(cls, X_train: np.ndarray, rows=None) -> "Standardizer":
+        """mean = sum_i x_i / m, std = sqrt(sum_i (x_i - mean)^2 / m) over the rows of X_train
+        (or X_train[rows], in that order), read ROWS_PER_BLOCK rows at a time in float64.
+
+        The sums run row after row across the blocks (each block's reduction starts from the
+        running sum), which is the order NumPy sums a C-ordered array along axis 0: the result
+        equals ``X.mean(axis=0)`` and ``X.std(axis=0)`` bit for bit, whether X is in memory or a
+        memory map, without holding a copy of the data."""
+        m = X_train.shape[0] if rows is None else len(rows)
+        mean = _row_sum(X_train, rows, lambda b: b) / m
+        std = np.sqrt(_row_sum(X_train, rows, lambda b: (b - mean) ** 2) / m)
         return cls(mean, np.where(std > 0, std, 1.0))
 
     @classmethod
@@ -161,5 +172,24 @@ class Standardizer(NamedTuple):
     def transform(self, X: np.ndarray) -> np.ndarray:
         return (X - self.mean) / self.scale
 
+    def transform_rows(self, X: np.ndarray, rows, out: np.ndarray) -> np.ndarray:
+        """out[k] = (X[rows[k]] - mean) / scale, computed in float64 and stored in out's dtype,
+        ROWS_PER_BLOCK rows at a time (out may be a writable memory map): the split's parts in
+        one array, standardised, with no other copy of the data."""
+        for a in range(0, len(rows), ROWS_PER_BLOCK):
+            block = np.asarray(X[rows[a:a + ROWS_PER_BLOCK]], dtype=np.float64)
+            out[a:a + len(block)] = (block - self.mean) / self.scale
+        return out
+
     def inverse(self, X: np.ndarray) -> np.ndarray:
         return X * self.scale + self.mean
+
+
+def _row_sum(X: np.ndarray, rows, term) -> np.ndarray:
+    """sum over the rows of term(row) (float64), added row after row across blocks."""
+    total = None
+    for a in range(0, X.shape[0] if rows is None else len(rows), ROWS_PER_BLOCK):
+        block = X[a:a + ROWS_PER_BLOCK] if rows is None else X[rows[a:a + ROWS_PER_BLOCK]]
+        block = term(np.asarray(block, dtype=np.float64))
+        total = block.sum(axis=0) if total is None else np.concatenate([total[None], block]).sum(axis=0)
+    return total

@@ -47,8 +47,8 @@ from ..data.splits import check_fractions
 from ..errors import ConfigError, DeepBasicsError, is_whole
 from ..learn import optim, schedules
 from ..learn.early_stopping import EarlyStopping
-from .schema import (BATCH_NORM_POSITIONS, OUTPUTS, SECTIONS, TASKS, Config, DataConfig, ModelConfig,  # noqa: F401
-                     OutputConfig, SplitConfig, TrainConfig)
+from .schema import (BATCH_NORM_POSITIONS, OUTPUTS, SECTIONS, TABLES, TASKS, Config, DataConfig,  # noqa: F401
+                     ModelConfig, OutputConfig, SplitConfig, TrainConfig)
 from .schema import describe_defaults as _describe_defaults
 
 if sys.version_info >= (3, 11):
@@ -254,8 +254,11 @@ def _check_consistency(cfg: Config, source: str) -> None:
             _check_plane_features(d, source)
     if d.name in datasets.FILES and not d.path:
         _fail(source, "data.path", f"is required for data set {d.name!r} (the file to read)")
-    if d.name == "csv" and not d.target:
-        _fail(source, "data.target", "is required for a CSV data set (the name of the column to predict)")
+    if d.name in TABLES and not d.target:
+        _fail(source, "data.target", f"is required for a {d.name.upper() if d.name == 'csv' else 'Parquet'} data set "
+                                     f"(the name of the column to predict)")
+    if d.memory == "map" and d.name not in TABLES:
+        _fail(source, "data.memory", f"= 'map' applies to csv and parquet files, not to data set {d.name!r}")
     if isinstance(m.activation, tuple) and len(m.activation) != len(m.hidden):
         _fail(source, "model.activation", f"lists {len(m.activation)} activation(s) for {len(m.hidden)} hidden "
                                           f"layer(s); give one name or one per hidden layer")

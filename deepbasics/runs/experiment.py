@@ -1,6 +1,6 @@
 """One experiment run from a Config: data → split → standardise → model → fit → metrics.
 
-    prepared = prepare(cfg)                  # the data, split and standardised
+    prepared = prepare(cfg)                  # the data, split and standardised (runs.prepare)
     result = run(label, cfg, prepared, progress=..., checkpoint=...)
 
 The checked ``Config`` (``runs.config``) already holds the optimizer, schedule and early-stopping
@@ -13,14 +13,12 @@ matrix), which the report draws; it holds no model, so it travels between proces
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import time
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..data import datasets
-from ..data.splits import Split, Standardizer, split
 from ..errors import ConfigError, DeepBasicsError, DivergedError
 from ..learn import checkpoint as ckpt_io
 from ..learn.batching import steps_per_epoch
@@ -32,45 +30,9 @@ from ..nn.dense import Dense
 from ..nn.dropout import Dropout
 from ..nn.network import fuse_output, shapes_of, unflatten
 from .config import Config, from_dict
+from .prepare import Prepared, prepare  # noqa: F401  (experiment.prepare: every front end's entry)
 
 BOUNDARY_GRID = 160          # the decision-boundary picture is evaluated on 160 x 160 points
-
-
-@dataclass
-class Prepared:
-    """The data of a run, split and standardised (scaler fitted on the training rows only)."""
-    dataset: datasets.Dataset
-    split: Split
-    scaler: Standardizer
-    X_train: np.ndarray
-    y_train: np.ndarray
-    X_val: np.ndarray
-    y_val: np.ndarray
-    X_test: np.ndarray
-    y_test: np.ndarray
-
-    def fingerprint(self) -> str:
-        """SHA-256 of the standardised training data: a resumed run must see the same numbers."""
-        h = hashlib.sha256()
-        for a in (self.X_train, self.y_train):
-            h.update(np.ascontiguousarray(a).tobytes())
-        return h.hexdigest()
-
-
-def prepare(cfg: Config) -> Prepared:
-    """Load the data set, split it and standardise it (fitted on the training split)."""
-    data = datasets.load(cfg.data.name, **cfg.data.options())
-    if cfg.data.name in datasets.GENERATED and cfg.data.features:      # derived inputs, from the raw plane
-        data = data._replace(X=datasets.plane_features(data.X, cfg.data.features),
-                             feature_names=tuple(cfg.data.features))
-    classify = data.task != "regression"
-    parts = split(data.y, cfg.split.fractions, seed=cfg.split.seed, stratify=cfg.split.stratify and classify,
-                  shuffle=cfg.split.shuffle)
-    X_train = data.X[parts.train]
-    scaler = Standardizer.fit(X_train) if cfg.data.standardize else Standardizer.identity(data.X.shape[1])
-    t = scaler.transform
-    return Prepared(data, parts, scaler, t(X_train), data.y[parts.train], t(data.X[parts.val]), data.y[parts.val],
-                    t(data.X[parts.test]), data.y[parts.test])
 
 
 # -- the spec to objects ---------------------------------------------------------------------------

@@ -24,6 +24,8 @@ from ..nn import activations, initializers, losses
 SECTIONS = ("data", "split", "model", "train", "optimizer", "schedule", "output")
 OUTPUTS = ("auto", "sigmoid", "softmax", "linear")
 TASKS = ("auto", "classification", "regression")
+MEMORY = ("auto", "ram", "map")
+TABLES = ("csv", "parquet")                   # the files a run can read in memory or from a memory map
 BATCH_NORM_POSITIONS = ("before", "after")
 
 
@@ -40,8 +42,8 @@ def _opt(default, doc: str, kind: str, *, allowed=None, low=None, optional: bool
 
 @dataclass(frozen=True)
 class DataConfig:
-    name: str = _opt("moons", "data set: moons circles spirals xor blobs digits breast_cancer iris wine csv npz",
-                     "str", allowed=datasets.DATASETS)
+    name: str = _opt("moons", "data set: moons circles spirals xor blobs digits breast_cancer iris wine "
+                     "csv parquet npz", "str", allowed=datasets.DATASETS)
     n_samples: int | None = _opt(None, "generated sets: number of examples", "int", low=1, optional=True)
     noise: float | None = _opt(None, "generated sets: standard deviation of the noise", "float", low=0, optional=True)
     seed: int | None = _opt(None, "generated sets: seed of their own RandomState/Generator", "int", low=0,
@@ -52,23 +54,28 @@ class DataConfig:
     n_features: int | None = _opt(None, "blobs: dimension", "int", low=1, optional=True)
     centers: int | None = _opt(None, "blobs: number of blobs (classes)", "int", low=1, optional=True)
     cluster_std: float | None = _opt(None, "blobs: standard deviation of each blob", "float", low=0, optional=True)
-    path: str | None = _opt(None, "csv/npz: the file (relative to the config file)", "str", optional=True)
-    target: str | None = _opt(None, "csv: the target column's name", "str", optional=True)
-    features: tuple | None = _opt(None, "csv: feature columns (default: all but the target); generated 2-D sets: "
+    path: str | None = _opt(None, "csv/parquet/npz: the file (relative to the config file)", "str", optional=True)
+    target: str | None = _opt(None, "csv/parquet: the target column's name", "str", optional=True)
+    features: tuple | None = _opt(None, "csv/parquet: feature columns (default: all but the target); generated 2-D sets: "
                                   "input features from x1 x2 x1^2 x2^2 x1*x2 sin(x1) sin(x2) (default: x1, x2)",
                                   "strs", optional=True)
     delimiter: str = _opt(",", "csv: field separator", "str")
     x: str = _opt("X", "npz: the features array's name", "str")
     y: str = _opt("y", "npz: the target array's name", "str")
-    task: str = _opt("auto", "csv/npz: auto, classification or regression", "str", allowed=TASKS)
+    task: str = _opt("auto", "csv/parquet/npz: auto, classification or regression", "str", allowed=TASKS)
+    memory: str = _opt("auto", "csv/parquet: ram (read into memory), map (converted once into a memory-mapped "
+                       "cache in $DEEPBASICS_CACHE, batches read from it) or auto (map when the table would not "
+                       "fit comfortably in memory)", "str", allowed=MEMORY)
     standardize: bool = _opt(True, "rescale features to mean 0, std 1 (fitted on the training split)", "bool")
 
     def options(self) -> dict:
         """The keyword options ``datasets.load`` takes for this data set."""
         if self.name in datasets.GENERATED:
             return {k: getattr(self, k) for k in datasets.GENERATED[self.name][1] if getattr(self, k) is not None}
-        if self.name == "csv":
-            out = {"path": self.path, "target": self.target, "delimiter": self.delimiter, "task": self.task}
+        if self.name in TABLES:
+            out = {"path": self.path, "target": self.target, "task": self.task}
+            if self.name == "csv":
+                out["delimiter"] = self.delimiter
             if self.features is not None:
                 out["features"] = list(self.features)
             return out
@@ -180,7 +187,8 @@ class Config:
             d[section] = {f.name: _plain(getattr(getattr(self, section), f.name))
                           for f in dataclasses.fields(getattr(self, section))}
         # Only the data settings that apply to this data set (no CSV options for moons).
-        keep = {"name", "standardize", *self.data.options(), *(["features"] if self.data.features else [])}
+        keep = {"name", "standardize", *self.data.options(), *(["features"] if self.data.features else []),
+                *(["memory"] if self.data.name in TABLES else [])}
         d["data"] = {k: v for k, v in d["data"].items() if k in keep}
         d["optimizer"] = _table(self.optimizer, optim.OPTIMIZERS)
         d["schedule"] = _table(self.schedule, schedules.SCHEDULES)
