@@ -170,3 +170,26 @@ def test_estimators_save_and_load(tmp_path):
     reg = DeepRegressor(**TINY, random_state=0).fit(X.to_numpy(), y.to_numpy() * 1.0)
     reg.save(tmp_path / "reg.npz")
     np.testing.assert_array_equal(load_estimator(tmp_path / "reg.npz").predict(X.to_numpy()), reg.predict(X.to_numpy()))
+
+
+def test_float32_and_memory_mapped_inputs_are_not_copied(tmp_path, monkeypatch):
+    """fit reads a float32 X, or a read-only memory map of it, as it is: the array fit receives
+    shares the caller's memory."""
+    from deepbasics.learn.model import Sequential
+    X, y = load_breast_cancer(return_X_y=True)
+    X = ((X - X.mean(0)) / X.std(0)).astype(np.float32)
+    np.save(tmp_path / "X.npy", X)
+    mapped = np.load(tmp_path / "X.npy", mmap_mode="r")
+    seen = []
+    original = Sequential.fit
+
+    def spy(self, X_fit, *args, **kwargs):
+        seen.append(X_fit)
+        return original(self, X_fit, *args, **kwargs)
+    monkeypatch.setattr(Sequential, "fit", spy)
+    for given in (X, mapped):
+        clf = DeepClassifier(hidden=(4,), epochs=2, dtype="float32", random_state=0).fit(given, y)
+        assert np.shares_memory(seen[-1], given) and seen[-1].dtype == np.float32
+        assert clf.score(given, y) > 0.5
+    assert np.array_equal(DeepClassifier(hidden=(4,), epochs=2, dtype="float32", random_state=0).fit(X, y)
+                          .predict_proba(X), clf.predict_proba(X))

@@ -15,6 +15,7 @@ from ..data import datasets, splits
 from ..errors import DeepBasicsError, check_whole, is_whole
 
 SEED_BOUND = 2**31 - 1
+FLOATS = (np.float64, np.float32)      # X kept as it is in either (a float32 or memory-mapped X is not copied)
 
 
 def _listed(value, kind):
@@ -171,11 +172,11 @@ class DeepEstimator(BaseEstimator):
         return self
 
     def _check_data(self, X, y, *, reset: bool):
-        return validate_data(self, X, y, reset=reset, dtype=np.float64, y_numeric=self._task() == "regression")
+        return validate_data(self, X, y, reset=reset, dtype=FLOATS, y_numeric=self._task() == "regression")
 
     def _features(self, X):
         check_is_fitted(self)
-        return validate_data(self, X, reset=False, dtype=np.float64)
+        return validate_data(self, X, reset=False, dtype=FLOATS)
 
     # -- saving ----------------------------------------------------------------------------
     def save(self, path):
