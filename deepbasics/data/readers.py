@@ -281,6 +281,7 @@ def _fill(X: np.ndarray, columns: list) -> bool:
         _copy(block, [_floats(batch.column(j), X.dtype) for j in range(batch.num_columns)])
         finite = finite and bool(np.isfinite(block).all())
         row += batch.num_rows
+    pa.default_memory_pool().release_unused()          # the freed blocks back to the system, not kept
     return finite
 
 
@@ -391,56 +392,53 @@ def read_csv(path, target: str, features=None, delimiter: str = ",", task: str =
     layout = _csv_layout(path, delimiter)
     features = _choose_columns(path, layout.header, target, features)
     where = {h: str(i) for i, h in enumerate(layout.header)}          # a repeated name: its last column
-    types = {where[name]: pa.float64() for name in features}
-    types[where[target]] = pa.string()
-    ragged = []
-
-    def on_bad_row(row):                               # a row of blank cells is skipped, like a blank line
-        if not _blank_row(row.text, delimiter):
-            ragged.append(row.actual_columns)
-        return "skip"
-
-    try:
-        table = _read_arrow_csv(path, layout, types, True, on_bad_row, _quoted(path, layout.skip))
-    except pa.ArrowInvalid:
-        table = None                                    # a cell that is not a number: find it below
-    except OSError as exc:
-        raise DeepBasicsError(f"cannot read {path} as CSV text: {_one_line(exc)}") from None
-    found = None
-    if table is not None and not ragged and table.num_rows:
-        found = _csv_numbers(table, features, target, where, kind, every_column=len(types) == len(layout.header))
+    found = _csv_as_numbers(path, layout, features, target, kind, where)
     if found is None:                                  # something is off: read it all again, as text
-        del table
         found = _csv_as_text(path, layout, features, target, kind, where)
     X, labels = found
     y, task, classes = _encode_strings(labels, task, f"target column {target!r}")
     return Table(X, y, task, tuple(features), classes)
 
 
-def _csv_numbers(table: pa.Table, features: list, target: str, where: dict, kind, every_column: bool):
-    """(X, stripped labels) from the first read, or None when a cell needs a closer look.
+def _csv_as_numbers(path: Path, layout: _CsvLayout, features: list, target: str, kind, where: dict):
+    """The first read, features straight to float64 on every core: (X, stripped labels), or None
+    when a cell, a row or a blank row needs a closer look.
 
     Blank rows (",,,", which a spreadsheet leaves at the end) hold a null in every feature column
-    and an empty label; they are dropped here when every column of the file was read, since only
+    and an empty label; they are dropped here when every column of the file is read, since only
     then is the whole row known to be blank.
     """
+    types = {where[name]: pa.float64() for name in features}
+    types[where[target]] = pa.string()
+    ragged = []
+
+    def on_bad_row(row):                               # a row of blank cells is skipped, like a blank line
+        if not _blank_row(row.text, layout.delimiter):
+            ragged.append(row.actual_columns)
+        return "skip"
+
+    try:
+        table = _read_arrow_csv(path, layout, types, True, on_bad_row, _quoted(path, layout.skip))
+    except pa.ArrowInvalid:
+        return None                                    # a cell that is not a number
+    except OSError as exc:
+        raise DeepBasicsError(f"cannot read {path} as CSV text: {_one_line(exc)}") from None
+    if ragged or not table.num_rows:
+        return None
     labels = pc.utf8_trim_whitespace(table.column(where[target]))
     columns = [table.column(where[name]) for name in features]
-    keep = None
     if any(column.null_count for column in columns):
-        if not every_column:
+        if len(types) < len(layout.header):
             return None
-        blank = _numpy(pc.utf8_length(labels)) == 0
+        blank = _empty(labels)
         for column in columns:
             blank &= _numpy(pc.is_null(column))
-        keep = ~blank
-        table = table.filter(_mask(keep))
+        table, labels = table.filter(_mask(~blank)), labels.filter(_mask(~blank))
         columns = [table.column(where[name]) for name in features]
-        labels = labels.filter(_mask(keep))
         if any(column.null_count for column in columns) or not table.num_rows:
             return None
     X = np.empty((table.num_rows, len(features)), dtype=kind)
-    del table
+    del table                                          # X's fill lets Arrow's blocks go one by one
     if not _fill(X, columns) or _missing_labels(labels).any():
         return None
     return X, labels
@@ -662,7 +660,8 @@ def read_parquet(path, target: str, features=None, task: str = "auto", dtype="fl
     try:
         for batch in file.iter_batches(batch_size=ROWS_PER_BLOCK, columns=needed, use_threads=True):
             if row + batch.num_rows > m:
-                break
+                raise DeepBasicsError(f"cannot read {path} as Parquet: its pages hold more than the {m} rows "
+                                      f"its footer promises")
             block = X[row:row + batch.num_rows]
             _copy(block, [_floats(batch.column(name), kind) for name in features])
             finite = finite and bool(np.isfinite(block).all())
@@ -672,6 +671,7 @@ def read_parquet(path, target: str, features=None, task: str = "auto", dtype="fl
         raise DeepBasicsError(f"cannot read {path} as Parquet: {_one_line(exc)}") from None
     if row != m:
         raise DeepBasicsError(f"cannot read {path} as Parquet: its footer promises {m} rows, its pages hold {row}")
+    pa.default_memory_pool().release_unused()          # the decoded blocks back to the system, not kept
     labels = pa.chunked_array(labels, label_type)
     source = f"target column {target!r}"
     if pa.types.is_boolean(label_type):
