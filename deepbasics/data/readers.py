@@ -7,24 +7,25 @@
 A ``Table`` holds X (m, n) in the requested dtype ("float64" or "float32"), y (m,) (int64 class
 indices 0..k-1, or float64 values for regression), the task, the n feature names and the k class
 names. Only the feature and target columns are read. Arrow parses the text on every core into
-columns; each column is then copied once into one preallocated (m, n) array, block of rows by
-block of rows (a block of X stays in the cache while its n columns are written).
+columns; each column is then copied once into one preallocated (m, n) array, a few thousand rows
+at a time (those rows of X stay in the cache while their n columns are written), and Arrow's
+memory is let go block by block.
 
 The rules are the same for both formats:
 
-* features are numbers, as Arrow reads them (decimal or exponent notation, inf / nan spellings;
-  not Python's "1_000" or other scripts' digits); a missing cell (empty, NA, NaN, null, None or ?, any case, surrounding
-  blanks ignored), a non-number or an infinite value is an error naming the column and the data
-  row (rows counted from 1 after the header, blank rows not counted);
+* features are numbers as Arrow reads them (decimal or exponent notation, inf and nan spellings;
+  not Python's "1_000" nor other scripts' digits); a missing cell (empty, NA, NaN, null, None or
+  ?, any case, surrounding blanks ignored), a non-number or an infinite value is an error naming
+  the column and the data row (rows counted from 1 after the header, blank rows not counted);
 * the target column's labels are stripped of surrounding blanks; numbers with at most
   ``MAX_CLASSES_AUTO`` distinct whole values, or any text, are classes (sorted, numbered 0..k-1,
   ``classes`` keeping their spelling); other numbers are a regression target (``encode_target``).
 
 A CSV file is read twice only when something is wrong with it: the first read converts the
-features to floating point straight away; if that meets a bad cell, a ragged row or a blank row,
-a second read keeps every cell as text and finds the first problem in reading order with array
-operations (a file whose only oddity is blank rows, such as a spreadsheet's trailing ",,,", is
-read from that text).
+features to floating point straight away; if that meets a cell that is not a finite number, a
+row with the wrong number of fields, or a blank row it cannot place, a second read keeps every
+cell as text and finds the first problem in reading order with whole-column operations (or,
+when the only oddity was blank rows, builds X from that text).
 """
 from __future__ import annotations
 
@@ -47,7 +48,7 @@ DTYPES = {"float64": np.float64, "float32": np.float32}
 TASKS = ("auto", "classification", "regression")
 MISSING = ("", "na", "nan", "null", "none", "?")      # a cell, stripped and lower-cased, that means "no value"
 ROWS_PER_BLOCK = 65_536      # Parquet rows decoded at a time
-ROWS_PER_COPY = 4_096        # rows of X written column by column at a time: 4096 x 20 float64 fit in a core's cache
+ROWS_PER_COPY = 4_096        # rows of X written column by column at a time (4096 x 20 float64: 640 KiB)
 
 
 # -- Arrow <-> NumPy, from the buffers ------------------------------------------------------------
