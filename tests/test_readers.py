@@ -137,6 +137,7 @@ def test_csv_load_does_not_import_pandas(tmp_path):
 # -- Parquet --------------------------------------------------------------------------------------------
 def test_parquet_row_groups_and_blocks(tmp_path, monkeypatch):
     monkeypatch.setattr(readers, "ROWS_PER_BLOCK", 4)          # blocks that straddle the row groups
+    monkeypatch.setattr(readers, "ROWS_PER_COPY", 3)           # and copies that split the blocks
     m = 23
     X = np.arange(m * 3, dtype=np.float64).reshape(m, 3) / 7
     path = write_parquet(tmp_path, {"a": X[:, 0], "n": np.arange(m, dtype=np.int32), "b": X[:, 2],

@@ -7,24 +7,25 @@
 A ``Table`` holds X (m, n) in the requested dtype ("float64" or "float32"), y (m,) (int64 class
 indices 0..k-1, or float64 values for regression), the task, the n feature names and the k class
 names. Only the feature and target columns are read. Arrow parses the text on every core into
-columns; each column is then copied once into one preallocated (m, n) array, block of rows by
-block of rows (a block of X stays in the cache while its n columns are written).
+columns; each column is then copied once into one preallocated (m, n) array, a few thousand rows
+at a time (those rows of X stay in the cache while their n columns are written), and Arrow's
+memory is let go block by block.
 
 The rules are the same for both formats:
 
-* features are numbers, as Arrow reads them (decimal or exponent notation, inf / nan spellings;
-  not Python's "1_000" or other scripts' digits); a missing cell (empty, NA, NaN, null, None or ?, any case, surrounding
-  blanks ignored), a non-number or an infinite value is an error naming the column and the data
-  row (rows counted from 1 after the header, blank rows not counted);
+* features are numbers as Arrow reads them (decimal or exponent notation, inf and nan spellings;
+  not Python's "1_000" nor other scripts' digits); a missing cell (empty, NA, NaN, null, None or
+  ?, any case, surrounding blanks ignored), a non-number or an infinite value is an error naming
+  the column and the data row (rows counted from 1 after the header, blank rows not counted);
 * the target column's labels are stripped of surrounding blanks; numbers with at most
   ``MAX_CLASSES_AUTO`` distinct whole values, or any text, are classes (sorted, numbered 0..k-1,
   ``classes`` keeping their spelling); other numbers are a regression target (``encode_target``).
 
 A CSV file is read twice only when something is wrong with it: the first read converts the
-features to floating point straight away; if that meets a bad cell, a ragged row or a blank row,
-a second read keeps every cell as text and finds the first problem in reading order with array
-operations (a file whose only oddity is blank rows, such as a spreadsheet's trailing ",,,", is
-read from that text).
+features to floating point straight away; if that meets a cell that is not a finite number, a
+row with the wrong number of fields, or a blank row it cannot place, a second read keeps every
+cell as text and finds the first problem in reading order with whole-column operations (or,
+when the only oddity was blank rows, builds X from that text).
 """
 from __future__ import annotations
 
@@ -46,7 +47,8 @@ MAX_CLASSES_AUTO = 20        # an integer target with at most this many values i
 DTYPES = {"float64": np.float64, "float32": np.float32}
 TASKS = ("auto", "classification", "regression")
 MISSING = ("", "na", "nan", "null", "none", "?")      # a cell, stripped and lower-cased, that means "no value"
-ROWS_PER_BLOCK = 65_536      # Parquet rows decoded at a time: X's block of them stays in the cache
+ROWS_PER_BLOCK = 65_536      # Parquet rows decoded at a time
+ROWS_PER_COPY = 4_096        # rows of X written column by column at a time (4096 x 20 float64: 640 KiB)
 
 
 # -- Arrow <-> NumPy, from the buffers ------------------------------------------------------------
@@ -277,12 +279,23 @@ def _fill(X: np.ndarray, columns: list) -> bool:
     for b in range(len(batches)):
         batch, batches[b] = batches[b], None
         block = X[row:row + batch.num_rows]
-        with np.errstate(over="ignore"):             # a float32 X: a value beyond its range is inf
-            for j in range(batch.num_columns):
-                block[:, j] = _floats(batch.column(j), X.dtype)
+        _copy(block, [_floats(batch.column(j), X.dtype) for j in range(batch.num_columns)])
         finite = finite and bool(np.isfinite(block).all())
         row += batch.num_rows
+    pa.default_memory_pool().release_unused()          # the freed blocks back to the system, not kept
     return finite
+
+
+def _copy(block: np.ndarray, columns: list) -> None:
+    """block[:, j] = columns[j], ROWS_PER_COPY rows at a time, so that the rows being written
+    stay in the cache while each of their n columns is written (a float32 block takes a value
+    beyond float32's range as inf)."""
+    with np.errstate(over="ignore"):
+        for start in range(0, len(block), ROWS_PER_COPY):
+            rows = slice(start, start + ROWS_PER_COPY)
+            part = block[rows]
+            for j, column in enumerate(columns):
+                part[:, j] = column[rows]
 
 
 def _floats(array: pa.Array, dtype) -> np.ndarray:
@@ -380,56 +393,53 @@ def read_csv(path, target: str, features=None, delimiter: str = ",", task: str =
     layout = _csv_layout(path, delimiter)
     features = _choose_columns(path, layout.header, target, features)
     where = {h: str(i) for i, h in enumerate(layout.header)}          # a repeated name: its last column
-    types = {where[name]: pa.float64() for name in features}
-    types[where[target]] = pa.string()
-    ragged = []
-
-    def on_bad_row(row):                               # a row of blank cells is skipped, like a blank line
-        if not _blank_row(row.text, delimiter):
-            ragged.append(row.actual_columns)
-        return "skip"
-
-    try:
-        table = _read_arrow_csv(path, layout, types, True, on_bad_row, _quoted(path, layout.skip))
-    except pa.ArrowInvalid:
-        table = None                                    # a cell that is not a number: find it below
-    except OSError as exc:
-        raise DeepBasicsError(f"cannot read {path} as CSV text: {_one_line(exc)}") from None
-    found = None
-    if table is not None and not ragged and table.num_rows:
-        found = _csv_numbers(table, features, target, where, kind, every_column=len(types) == len(layout.header))
+    found = _csv_as_numbers(path, layout, features, target, kind, where)
     if found is None:                                  # something is off: read it all again, as text
-        del table
         found = _csv_as_text(path, layout, features, target, kind, where)
     X, labels = found
     y, task, classes = _encode_strings(labels, task, f"target column {target!r}")
     return Table(X, y, task, tuple(features), classes)
 
 
-def _csv_numbers(table: pa.Table, features: list, target: str, where: dict, kind, every_column: bool):
-    """(X, stripped labels) from the first read, or None when a cell needs a closer look.
+def _csv_as_numbers(path: Path, layout: _CsvLayout, features: list, target: str, kind, where: dict):
+    """The first read, features straight to float64 on every core: (X, stripped labels), or None
+    when a cell, a row or a blank row needs a closer look.
 
     Blank rows (",,,", which a spreadsheet leaves at the end) hold a null in every feature column
-    and an empty label; they are dropped here when every column of the file was read, since only
+    and an empty label; they are dropped here when every column of the file is read, since only
     then is the whole row known to be blank.
     """
+    types = {where[name]: pa.float64() for name in features}
+    types[where[target]] = pa.string()
+    ragged = []
+
+    def on_bad_row(row):                               # a row of blank cells is skipped, like a blank line
+        if not _blank_row(row.text, layout.delimiter):
+            ragged.append(row.actual_columns)
+        return "skip"
+
+    try:
+        table = _read_arrow_csv(path, layout, types, True, on_bad_row, _quoted(path, layout.skip))
+    except pa.ArrowInvalid:
+        return None                                    # a cell that is not a number
+    except OSError as exc:
+        raise DeepBasicsError(f"cannot read {path} as CSV text: {_one_line(exc)}") from None
+    if ragged or not table.num_rows:
+        return None
     labels = pc.utf8_trim_whitespace(table.column(where[target]))
     columns = [table.column(where[name]) for name in features]
-    keep = None
     if any(column.null_count for column in columns):
-        if not every_column:
+        if len(types) < len(layout.header):
             return None
-        blank = _numpy(pc.utf8_length(labels)) == 0
+        blank = _empty(labels)
         for column in columns:
             blank &= _numpy(pc.is_null(column))
-        keep = ~blank
-        table = table.filter(_mask(keep))
+        table, labels = table.filter(_mask(~blank)), labels.filter(_mask(~blank))
         columns = [table.column(where[name]) for name in features]
-        labels = labels.filter(_mask(keep))
         if any(column.null_count for column in columns) or not table.num_rows:
             return None
     X = np.empty((table.num_rows, len(features)), dtype=kind)
-    del table
+    del table                                          # X's fill lets Arrow's blocks go one by one
     if not _fill(X, columns) or _missing_labels(labels).any():
         return None
     return X, labels
@@ -651,11 +661,10 @@ def read_parquet(path, target: str, features=None, task: str = "auto", dtype="fl
     try:
         for batch in file.iter_batches(batch_size=ROWS_PER_BLOCK, columns=needed, use_threads=True):
             if row + batch.num_rows > m:
-                break
+                raise DeepBasicsError(f"cannot read {path} as Parquet: its pages hold more than the {m} rows "
+                                      f"its footer promises")
             block = X[row:row + batch.num_rows]
-            with np.errstate(over="ignore"):
-                for j, name in enumerate(features):
-                    block[:, j] = _floats(batch.column(name), kind)
+            _copy(block, [_floats(batch.column(name), kind) for name in features])
             finite = finite and bool(np.isfinite(block).all())
             labels.append(batch.column(target))
             row += batch.num_rows
@@ -663,6 +672,7 @@ def read_parquet(path, target: str, features=None, task: str = "auto", dtype="fl
         raise DeepBasicsError(f"cannot read {path} as Parquet: {_one_line(exc)}") from None
     if row != m:
         raise DeepBasicsError(f"cannot read {path} as Parquet: its footer promises {m} rows, its pages hold {row}")
+    pa.default_memory_pool().release_unused()          # the decoded blocks back to the system, not kept
     labels = pa.chunked_array(labels, label_type)
     source = f"target column {target!r}"
     if pa.types.is_boolean(label_type):
