@@ -118,3 +118,33 @@ def test_vmap_sweep_trains_the_same_runs_as_sequential_fits():
     want = [reproduce.document_model().fit(X, y, optimizer=optim.Adam(lr=lr), epochs=20, batch_size=64,
                                           shuffle_seed=10, engine="jax").cost[-1] for lr in lrs]
     np.testing.assert_allclose(costs, want, rtol=1e-12)
+
+
+@pytest.mark.slow            # ~20 fresh processes (each reader, its import baseline, each trainer): about a minute
+def test_large_data_workload_quick_gives_every_contender_a_number(tmp_path, capsys):
+    pytest.importorskip("pandas")
+    pytest.importorskip("torch")
+    out = tmp_path / "large.json"
+    assert main(["bench", "--workload", "L", "--quick", "--json", str(out), "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    rows = json.loads(out.read_text())["rows"]
+    want = {("L read csv", name) for name, spec in bench.L_READERS.items() if spec[0] == "csv"}
+    want |= {("L read parquet", name) for name, spec in bench.L_READERS.items() if spec[0] == "parquet"}
+    want |= {("L epoch", name) for name in bench.L_TRAINERS} | {("L train", "deepbasics train (CSV, 1 epoch, float32)")}
+    got = {(r["workload"], r["contender"]): r for r in rows}
+    assert set(got) == want | {("L", "100,000 x 20 + label")}
+    for key in want:
+        row = got[key]
+        assert row["seconds"] > 0, key
+        assert key[1] in printed
+        if key[0] != "L epoch":
+            assert row["peak_mb"] > row["imports_mb"] > 0, key
+        if key[0].startswith("L read"):
+            assert row["ratio"] > 0 and row["vs"] in ("pandas", "pyarrow"), key
+    assert got[("L epoch", "deepbasics auto")]["engine"] in ("numpy", "jax")
+    assert got[("L epoch", "deepbasics numpy")]["engine"] == "numpy"
+    # the memory-mapped X is trained on in place: fit holds far less than a copy of X
+    mapped = got[("L epoch", "deepbasics auto, X np.memmap")]
+    assert mapped["x_mb"] == pytest.approx(4 * 100_000 * 20 / 2**20) and mapped["fit_anon_mb"] < mapped["x_mb"] / 2
+    costs = [got[("L epoch", name)]["costs"][-1] for name in bench.L_TRAINERS]
+    assert max(costs) - min(costs) < 0.01      # the same network, data and optimizer everywhere

@@ -18,13 +18,17 @@ def register(sub) -> None:
                     "  W        784-1024-1024-10 MLP, Adam, batch 256, float32, 60,000 examples\n"
                     "  D        50 x (Dense 256 + BatchNorm + ReLU), batch 256, float32\n"
                     "  scaling  seconds per epoch vs examples and depth; peak memory of fit on W\n"
+                    "  L        large data: reading a 1,000,000 x 20 CSV and Parquet file (deepbasics, pandas,\n"
+                    "           pyarrow: time and peak memory), one epoch of a 20-64-32-1 network (engine auto,\n"
+                    "           numpy, a memory-mapped X, PyTorch), peak memory of deepbasics train\n"
                     "Speed is machine-dependent; nothing is asserted.",
         epilog="examples:\n  deepbasics bench --workload S\n  deepbasics bench --quick --json out/bench.json\n"
+               "  deepbasics bench --workload L --json large.json\n"
                "  deepbasics bench --workload S W --reference ../shared/reference/seed_reference.py")
     p.add_argument("--workload", nargs="+", default=None, metavar="NAME",
-                   help="S, demo, W, D, scaling and/or auto (default: all)")
+                   help="S, demo, W, D, scaling, auto and/or L (default: all)")
     p.add_argument("--quick", action="store_true",
-                   help="smaller sizes (2 of the 7 runs, m up to 1e5, ...): a few minutes in all")
+                   help="smaller sizes (2 of the 7 runs, m up to 1e5, 100,000 rows for L, ...): a few minutes in all")
     p.add_argument("--reference", metavar="PATH",
                    help="the document's code to time on S (default: ../shared/reference/seed_reference.py "
                         "beside the project, or $DEEPBASICS_REFERENCE, when present)")

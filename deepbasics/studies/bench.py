@@ -26,6 +26,15 @@ Workloads (each contender does the same work: same data, same initial weights, s
     scaling  seconds per epoch (best of 3 after a warm-up) as m grows (the document's network, batch 64) and as depth grows
              (Dense 64 + ReLU blocks, batch 256); peak memory of a float32 fit on W with
              m = 500,000 (100,000 with ``quick``), each engine in a fresh process.
+    L        large data: a 1,000,000 x 20 table with a 0/1 label (100,000 rows with ``quick``),
+             written as CSV (~190 MB) and Parquet into a temporary folder. Reading it:
+             ``datasets.load`` against pandas and pyarrow (each ending with X and y as NumPy
+             arrays), each in a fresh process, with its peak resident memory beside a process
+             that only imports the same modules; ratios against the faster of pandas and
+             pyarrow. One float32 epoch of 20-64-32-1 (ReLU, sigmoid, binary cross-entropy,
+             Adam, batch 256, shuffled) after a warm-up epoch: engine "auto", engine "numpy",
+             "auto" on a read-only np.memmap of X, and a plain PyTorch loop, each in a fresh
+             process. And the peak memory of a whole ``deepbasics train`` of the CSV, one epoch.
 
 Times are wall-clock seconds (time.perf_counter). Ratios are the contenders' speed over the
 baseline's (higher is faster). Nothing here is asserted: machines are noisy.
@@ -50,7 +59,7 @@ from ..nn.dense import Dense
 from ..errors import DeepBasicsError
 from ..learn.model import Sequential
 
-WORKLOADS = ("S", "demo", "W", "D", "scaling", "auto", "vmap")
+WORKLOADS = ("S", "demo", "W", "D", "scaling", "auto", "vmap", "L")
 AUTO_ALL_CORES = "deepbasics auto, warm cache, all cores"
 REFERENCE_ENV = "DEEPBASICS_REFERENCE"
 S_RUNS_QUICK = ("gd_update_lr", "adam_sched")
@@ -604,6 +613,291 @@ def memory_task(m: int, engine: str, limit_s: float | None = None) -> dict:
     report(False)
 
 
+# -- L: large data, from the file to one epoch --------------------------------------------------
+L_ROWS, L_ROWS_QUICK, L_FEATURES, L_SEED, L_TARGET = 1_000_000, 100_000, 20, 0, "label"
+L_FILES = {"csv": "data.csv", "parquet": "data.parquet", "X": "X.npy", "y": "y.npy"}
+
+
+def large_data(folder: Path, m: int, n: int = L_FEATURES, seed: int = L_SEED) -> dict:
+    """Write one table four ways into ``folder`` and return the paths (keys of ``L_FILES``): n
+    columns x0.. ~ N(0, 1) rounded to 6 decimals (about 190 bytes a CSV row) and a 0/1 ``label``
+    (1 where X w + noise > 0, w fixed), as CSV and Parquet; X as float32 and the labels as .npy."""
+    import pyarrow as pa
+    import pyarrow.csv as pa_csv
+    import pyarrow.parquet as pq
+    rng = np.random.default_rng(seed)
+    X = np.round(rng.standard_normal((m, n)), 6)
+    y = (X @ rng.standard_normal(n) + rng.standard_normal(m) > 0).astype(np.int64)
+    paths = {key: str(Path(folder) / name) for key, name in L_FILES.items()}
+    table = pa.table({**{f"x{j}": X[:, j] for j in range(n)}, L_TARGET: y})
+    pa_csv.write_csv(table, paths["csv"], pa_csv.WriteOptions(quoting_style="none"))
+    pq.write_table(table, paths["parquet"])
+    np.save(paths["X"], X.astype(np.float32))
+    np.save(paths["y"], y)
+    return paths
+
+
+def _read_deepbasics(path: str, fmt: str, dtype: str = "float64"):
+    from ..data import datasets
+    data = datasets.load(fmt, path=path, target=L_TARGET, dtype=dtype)
+    return data.X, data.y
+
+
+def _read_pandas(path: str, fmt: str):
+    import pandas as pd
+    frame = pd.read_csv(path) if fmt == "csv" else pd.read_parquet(path)
+    return frame.drop(columns=[L_TARGET]).to_numpy(np.float64), frame[L_TARGET].to_numpy()
+
+
+def _read_pyarrow(path: str, fmt: str):
+    import pyarrow.csv as pa_csv
+    import pyarrow.parquet as pq
+    table = pa_csv.read_csv(path) if fmt == "csv" else pq.read_table(path)
+    names = [name for name in table.column_names if name != L_TARGET]
+    X = np.empty((table.num_rows, len(names)))
+    for j, name in enumerate(names):                # one column's NumPy copy alive at a time
+        X[:, j] = table.column(name).to_numpy()
+    return X, table.column(L_TARGET).to_numpy()
+
+
+# contender: (format, modules imported before the clock starts, reader, its options). pyarrow's
+# to_numpy imports pandas on first use, so pandas is imported before its clock starts too.
+_DB = ("deepbasics.data.readers",)
+L_READERS = {
+    'deepbasics load("csv")': ("csv", _DB, _read_deepbasics, {}),
+    'deepbasics load("csv", dtype="float32")': ("csv", _DB, _read_deepbasics, {"dtype": "float32"}),
+    "pandas.read_csv + to_numpy": ("csv", ("pandas",), _read_pandas, {}),
+    "pyarrow.csv.read_csv + to_numpy": ("csv", ("pyarrow.csv", "pandas"), _read_pyarrow, {}),
+    'deepbasics load("parquet")': ("parquet", _DB, _read_deepbasics, {}),
+    'deepbasics load("parquet", dtype="float32")': ("parquet", _DB, _read_deepbasics, {"dtype": "float32"}),
+    "pandas.read_parquet + to_numpy": ("parquet", ("pandas", "pyarrow.parquet"), _read_pandas, {}),
+    "pyarrow.parquet.read_table + to_numpy": ("parquet", ("pyarrow.parquet", "pandas"), _read_pyarrow, {}),
+}
+
+
+def _peak_mb() -> float:
+    """This process's peak resident memory so far, in MB. Linux's getrusage ru_maxrss of a fresh
+    child starts at its parent's peak (exec keeps the high-water mark of the memory it replaces),
+    so the high-water mark of this process's own memory (VmHWM) is read where there is one."""
+    import resource
+    hwm = _status_mb("VmHWM")
+    if hwm is not None:
+        return hwm
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / (2**20 if sys.platform == "darwin" else 1024)
+
+
+def read_task(contender: str | None, modules, path: str | None = None) -> dict:
+    """In a fresh process: import ``modules``, then (unless ``contender`` is None: the baseline)
+    read ``path`` with the contender; the read's seconds (imports excluded) and the peak memory."""
+    import importlib
+    for name in modules:
+        importlib.import_module(name)
+    out = {}
+    if contender is not None:
+        fmt, _, reader, options = L_READERS[contender]
+        start = time.perf_counter()
+        X, y = reader(path, fmt, **options)
+        out = {"seconds": time.perf_counter() - start, "shape": list(X.shape), "dtype": X.dtype.name,
+               "positives": int(np.count_nonzero(y))}
+    return {**out, "peak_mb": _peak_mb()}
+
+
+def bench_l_read(paths: dict, say) -> list[dict]:
+    """Each reader in a fresh process, and a process per set of modules that only imports them."""
+    rows, baselines = [], {}
+    for fmt in ("csv", "parquet"):
+        done = {}
+        for name, (kind, modules, _, _) in L_READERS.items():
+            if kind != fmt:
+                continue
+            if not all(_have(module.split(".")[0]) for module in modules):
+                rows.append(_row(f"L read {fmt}", name, None, note=f"{modules[0].split('.')[0]} not installed"))
+                continue
+            say(f"L: {name} (fresh process) ...")
+            if modules not in baselines:
+                baselines[modules] = _child("read", {"contender": None, "modules": list(modules)})["peak_mb"]
+            done[name] = _child("read", {"contender": name, "modules": list(modules), "path": paths[fmt]})
+        others = [name for name in done if not name.startswith("deepbasics")]
+        best = min(others, key=lambda name: done[name]["seconds"]) if others else None
+        for name, out in done.items():
+            imports = baselines[L_READERS[name][1]]
+            rows.append(_row(f"L read {fmt}", name, out["seconds"], vs=best and best.split(".")[0],
+                             ratio=best and done[best]["seconds"] / out["seconds"], peak_mb=out["peak_mb"],
+                             imports_mb=imports, note=f"peak RSS {out['peak_mb']:.0f} MB = imports {imports:.0f} + "
+                                                      f"{out['peak_mb'] - imports:.0f} (X {out['dtype']})"))
+    return rows
+
+
+def l_model(seed: int = 0) -> Sequential:
+    """The L network: 20-64-32-1, ReLU, sigmoid output."""
+    from ..nn.activations import Sigmoid
+    return Sequential([Dense(64), ReLU(), Dense(32), ReLU(), Dense(1), Sigmoid()], input_dim=L_FEATURES, seed=seed)
+
+
+def l_fit_epochs(X, y, engine: str, epochs: int = 2) -> dict:
+    """``epochs`` float32 epochs of the L network (binary cross-entropy, Adam, batch 256, shuffled):
+    each epoch's seconds and cost, the engine that ran, and the anonymous memory (RssAnon, MB)
+    at the end of each epoch: what ``fit`` holds besides a memory-mapped X."""
+    from ..learn import optim
+    stamps, anon = [time.perf_counter()], []
+
+    def on_epoch(*_):
+        stamps.append(time.perf_counter())
+        anon.append(_status_mb("RssAnon"))
+    history = l_model().fit(X, y, loss="binary_crossentropy", optimizer=optim.Adam(lr=1e-3), epochs=epochs,
+                            batch_size=256, shuffle_seed=10, engine=engine, dtype="float32", on_epoch=on_epoch)
+    return {"seconds": list(np.diff(stamps)), "costs": list(history.cost), "engine": history.params["engine"],
+            "anon_mb": anon}
+
+
+def torch_l_epochs(X, y, epochs: int = 2, threads: int | None = None) -> dict:
+    """The L network as a plain PyTorch loop: the same initial weights, torch.randperm each epoch,
+    batches gathered by index, BCEWithLogitsLoss (the sigmoid fused into the loss, as deepbasics
+    does), torch.optim.Adam, float32, on ``threads`` threads (default: every core the process may use)."""
+    import torch
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    torch.set_num_threads(threads or cores)
+    torch.manual_seed(0)
+    weights, modules = iter(l_model().get_weights()), []
+    for n_in, n_out in ((L_FEATURES, 64), (64, 32), (32, 1)):
+        linear = torch.nn.Linear(n_in, n_out)
+        with torch.no_grad():
+            linear.weight.copy_(torch.from_numpy(next(weights)))
+            linear.bias.copy_(torch.from_numpy(next(weights)))
+        modules += [linear, torch.nn.ReLU()]
+    net = torch.nn.Sequential(*modules[:-1]).float()
+    opt, loss_fn = torch.optim.Adam(net.parameters(), lr=1e-3), torch.nn.BCEWithLogitsLoss()
+    Xt = torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32))
+    yt = torch.from_numpy(np.asarray(y, dtype=np.float32).reshape(-1, 1))
+    m, seconds, costs = len(Xt), [], []
+    for _ in range(epochs):
+        start, order, total = time.perf_counter(), torch.randperm(m), 0.0
+        for a in range(0, m, 256):
+            idx = order[a:a + 256]
+            opt.zero_grad(set_to_none=True)
+            loss = loss_fn(net(Xt[idx]), yt[idx])
+            loss.backward()
+            opt.step()
+            total += loss.item() * len(idx)
+        seconds.append(time.perf_counter() - start)
+        costs.append(total / m)
+    n = torch.get_num_threads()
+    return {"seconds": seconds, "costs": costs, "engine": f"torch, {n} thread{'s' if n > 1 else ''}", "anon_mb": []}
+
+
+# PyTorch twice: on every core (its default) and on one thread, which a small network's
+# matrix products can prefer, and which suffers less when other processes hold the cores
+L_TRAINERS = ("pytorch eager", "pytorch eager, 1 thread", "deepbasics auto", "deepbasics numpy",
+              "deepbasics auto, X np.memmap")
+
+
+def train_task(contender: str, x_path: str, y_path: str, epochs: int = 2) -> dict:
+    """In a fresh process: ``epochs`` epochs of one L contender on the float32 X of ``x_path``
+    (read into memory, or mapped read-only for the np.memmap contender); see ``l_fit_epochs``."""
+    X = np.load(x_path, mmap_mode="r" if contender.endswith("np.memmap") else None)
+    y = np.load(y_path)
+    before = _status_mb("RssAnon")
+    if contender.startswith("pytorch"):
+        out = torch_l_epochs(X, y, epochs, 1 if contender.endswith("1 thread") else None)
+    else:
+        out = l_fit_epochs(X, y, contender.split(",")[0].split()[1], epochs)
+    held = max(out.pop("anon_mb"), default=None)
+    return {**out, "memmap": isinstance(X, np.memmap), "x_mb": X.nbytes / 2**20,
+            "fit_anon_mb": None if held is None or before is None else held - before}
+
+
+def bench_l_train(paths: dict, say) -> list[dict]:
+    """One float32 epoch (the second: the first warms up) of each trainer, each in a fresh process."""
+    rows, done = [], {}
+    for name in L_TRAINERS:
+        if name.startswith("pytorch") and not _have("torch"):
+            rows.append(_row("L epoch", name, None, note="PyTorch not installed"))
+            continue
+        say(f"L: one epoch, {name} (fresh process) ...")
+        done[name] = _child("train", {"contender": name, "x_path": paths["X"], "y_path": paths["y"]})
+    torch_rows = [name for name in done if name.startswith("pytorch")]
+    vs = min(torch_rows, key=lambda name: done[name]["seconds"][-1]) if torch_rows else None
+    base = vs and done[vs]["seconds"][-1]
+    for name, out in done.items():
+        sec = out["seconds"][-1]
+        note = f"{out['engine']}, cost {out['costs'][-1]:.4f}"
+        if out["fit_anon_mb"] is not None and not name.startswith("pytorch"):
+            note += f"; fit holds +{out['fit_anon_mb']:.0f} MB anonymous memory (X {out['x_mb']:.0f} MB"
+            if out["memmap"]:
+                note += ", mapped: not copied)" if out["fit_anon_mb"] < out["x_mb"] / 2 else ", mapped, yet held)"
+            else:
+                note += ")"
+        rows.append(_row("L epoch", name, sec, ratio=base and base / sec, vs=vs, note=note,
+                         engine=out["engine"], warmup_seconds=out["seconds"][0], costs=out["costs"],
+                         fit_anon_mb=out["fit_anon_mb"], x_mb=out["x_mb"]))
+    return rows
+
+
+L_CONFIG = """name = "large"
+
+[data]
+name = "csv"
+path = {path}
+target = "{target}"
+
+[model]
+hidden = [64, 32]
+
+[train]
+epochs = 1
+batch_size = 256
+dtype = "float32"
+
+[optimizer]
+name = "adam"
+"""
+
+
+def command_task(config: str, out: str) -> dict:
+    """In a fresh process: ``deepbasics train CONFIG --out OUT --quiet`` as a user runs it, in a
+    process of its own; its wall seconds and peak resident memory (getrusage RUSAGE_CHILDREN: the
+    largest of this process's children, and it has no other), and the engine the run used."""
+    import resource
+    start = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "deepbasics", "train", config, "--out", out, "--quiet"],
+                          capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise DeepBasicsError(f"deepbasics train failed: {(proc.stderr.strip().splitlines() or ['?'])[-1]}")
+    from ..learn import checkpoint          # the run's checkpoint records the engine that ran
+    return {"seconds": seconds, "peak_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+            "engine": checkpoint.load(Path(out) / "checkpoint.npz").meta.get("engine")}
+
+
+def bench_l_command(paths: dict, folder: Path, say) -> list[dict]:
+    """The whole ``deepbasics train`` of the CSV for one epoch: peak memory beside a process that
+    only imports the command line and the engine the run used."""
+    config = Path(folder) / "large.toml"
+    config.write_text(L_CONFIG.format(path=json.dumps(paths["csv"]), target=L_TARGET))
+    say("L: deepbasics train, one epoch of the CSV (fresh process) ...")
+    out = _child("command", {"config": str(config), "out": str(Path(folder) / "report")})
+    engine = out["engine"] or "numpy"
+    modules = ["deepbasics.cli", f"deepbasics.learn.engines.{engine}_engine"]
+    imports = _child("read", {"contender": None, "modules": modules})["peak_mb"]
+    return [_row("L train", "deepbasics train (CSV, 1 epoch, float32)", out["seconds"], peak_mb=out["peak_mb"],
+                 imports_mb=imports, engine=out["engine"],
+                 note=f"whole command, engine {out['engine'] or '?'}: peak RSS {out['peak_mb']:.0f} MB = "
+                      f"imports {imports:.0f} + {out['peak_mb'] - imports:.0f}")]
+
+
+def bench_l(quick: bool, say) -> list[dict]:
+    m = L_ROWS_QUICK if quick else L_ROWS
+    with tempfile.TemporaryDirectory(prefix="deepbasics-large-") as tmp:
+        say(f"L: a {m:,} x {L_FEATURES} table and a binary label, as CSV, Parquet and .npy ...")
+        paths = large_data(Path(tmp), m)
+        sizes = {key: os.path.getsize(path) / 2**20 for key, path in paths.items()}
+        rows = [_row("L", f"{m:,} x {L_FEATURES} + label", None, sizes_mb=sizes,
+                     note=f"CSV {sizes['csv']:.0f} MB, Parquet {sizes['parquet']:.0f} MB, "
+                          f"X float32 {sizes['X']:.0f} MB; read from the page cache")]
+        rows += bench_l_read(paths, say) + bench_l_train(paths, say)
+        return rows + bench_l_command(paths, Path(tmp), say)
+
+
 # -- targets and the table ------------------------------------------------------------------------
 def targets(rows) -> list[dict]:
     """The ratios the project aims at, from the measured rows (None where not measured)."""
@@ -656,7 +950,8 @@ def run(workloads, *, quick: bool = False, reference: Path | None = None, say=pr
     benches = {"S": lambda: bench_s(quick, reference, say), "demo": lambda: bench_demo(quick, say),
                "auto": lambda: bench_auto(quick, say), "vmap": lambda: bench_vmap(quick, say),
                "W": lambda: bench_w(quick, say),
-               "D": lambda: bench_d(quick, say), "scaling": lambda: bench_scaling(quick, say)}
+               "D": lambda: bench_d(quick, say), "scaling": lambda: bench_scaling(quick, say),
+               "L": lambda: bench_l(quick, say)}
     start = time.perf_counter()
     for w in workloads:
         results["rows"] += benches[w]()
@@ -696,6 +991,12 @@ def _main(argv) -> None:
         out = start_task(args["width"], args["engine"])
     elif task == "memory":
         memory_task(args["m"], args["engine"], args.get("limit_s"))     # prints and exits
+    elif task == "read":
+        out = read_task(args["contender"], args["modules"], args.get("path"))
+    elif task == "train":
+        out = train_task(args["contender"], args["x_path"], args["y_path"])
+    elif task == "command":
+        out = command_task(args["config"], args["out"])
     else:
         raise SystemExit(f"unknown task {task}")
     print(json.dumps(out))
