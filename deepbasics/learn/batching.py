@@ -12,6 +12,8 @@ uninterrupted one, and nothing touches NumPy's global random state.
 """
 from __future__ import annotations
 
+import mmap
+
 from typing import NamedTuple
 
 import numpy as np
@@ -67,3 +69,17 @@ def steps_per_epoch(m: int, batch_size: int | None, drop_last: bool = False) -> 
 def batch_bounds(m: int, batch_size: int) -> list[tuple[int, int]]:
     """[(start, stop), ...] covering 0..m in steps of batch_size, the last one partial."""
     return [(start, min(start + batch_size, m)) for start in range(0, m, batch_size)]
+
+
+RELEASE_EVERY = 4096     # mini-batches between two releases of a memory map's pages (~1M rows of 256)
+
+
+def release_pages(X) -> None:
+    """Let the pages a memory-mapped X has read for past mini-batches leave the process's resident
+    memory: madvise(MADV_DONTNEED) on its mapping (np.memmap and its views keep the mmap object in
+    ``_mmap``). The pages stay in the operating system's page cache, so reading them again costs
+    no disk read; only the process's own memory stays bounded by a block of batches. An array in
+    memory is left alone."""
+    mapping = getattr(X, "_mmap", None)
+    if mapping is not None and hasattr(mapping, "madvise"):
+        mapping.madvise(mmap.MADV_DONTNEED)

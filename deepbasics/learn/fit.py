@@ -217,7 +217,7 @@ def fit(model, X: np.ndarray, y, options: FitOptions) -> History:
     """Train ``model`` on X (m, n_in), already read by ``errors.as_features``, and y; return
     the History. The model keeps the weights, buffers and optimizer state the run ends with."""
     Y, validate = check_data(model, X, y, options)
-    plan = make_plan(model, X.shape[0], options)
+    plan = make_plan(model, X.shape[0], options, mapped=isinstance(X, np.memmap))
     state = start_state(model, plan, options)
     model.engine_used = plan.engine          # recorded even when the engine then fails to start
     runner = make_engine(plan, options)
@@ -258,10 +258,10 @@ def validator(model, validation_data, loss) -> Callable[[], dict]:
     return validate
 
 
-def make_plan(model, m: int, options: FitOptions) -> Plan:
+def make_plan(model, m: int, options: FitOptions, mapped: bool = False) -> Plan:
     """The run's network, batch size b, steps per epoch, rates and engine. The engine "auto"
     resolves by the run's updates (epochs - initial_epoch) * steps and its work per update,
-    b x parameters (``engines.auto``); a device means engine "jax"."""
+    b x parameters, and whether X is a memory map (``engines.auto``); a device means engine "jax"."""
     obj, batching, where = options.objective, options.batching, options.placement
     body, fit_loss = fuse_output(model.layers, obj.loss)
     setup = Setup(body, fit_loss, obj.optimizer, shapes_of(model.params[:len(body)]), obj.clip_norm, obj.clip_value)
@@ -270,7 +270,8 @@ def make_plan(model, m: int, options: FitOptions) -> Plan:
     rates = obj.schedule.rates(obj.optimizer.lr, options.epochs, steps)
     work = batch_size * sum(int(np.prod(s)) for layer in setup.shapes for s in layer)
     engine = "jax" if where.device is not None else \
-        engines.auto.resolve(where.engine, updates=(options.epochs - options.initial_epoch) * steps, work=work)
+        engines.auto.resolve(where.engine, updates=(options.epochs - options.initial_epoch) * steps, work=work,
+                             mapped=mapped)
     noise_seed = model.seed if options.noise_seed is None else options.noise_seed
     return Plan(setup, m, batch_size, steps, rates, engine, noise_seed)
 

@@ -24,8 +24,9 @@ The ReLU family beyond the document (defaults as PyTorch's; Keras's noted where 
     RReLU        LeakyReLU with a slope drawn from U(lower, upper) per element while training and
                  the mean slope (lower + upper) / 2 in evaluation; lower = 1/8, upper = 1/3
 
-Sigmoid is written as the document writes it, with z clipped at -500 so exp never overflows
-(below that the value is 0 to double precision anyway).
+Sigmoid is written as the document writes it, with z clipped so exp never overflows: at -500 in
+float64 (below that the value is 0 to double precision anyway), at -88 in float32 (exp(88) is
+near float32's largest number; the value there, 6e-39, is as good as 0).
 """
 from __future__ import annotations
 
@@ -72,7 +73,7 @@ class Linear(Activation):
 
 class Sigmoid(Activation):
     def fn(self, z, xp):
-        return 1 / (1 + xp.exp(-xp.maximum(z, -500.0)))
+        return 1 / (1 + xp.exp(-xp.maximum(z, -88.0 if z.dtype == np.float32 else -500.0)))
 
     def derivative(self, z, a, xp):
         return a * (1 - a)

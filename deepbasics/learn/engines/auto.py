@@ -55,11 +55,13 @@ def jax_available() -> bool:
     return True
 
 
-def resolve(engine: str, *, updates: int, work: int) -> str:
-    """The engine to run: ``engine`` itself unless it is "auto"."""
+def resolve(engine: str, *, updates: int, work: int, mapped: bool = False) -> str:
+    """The engine to run: ``engine`` itself unless it is "auto". Data in a memory map (``mapped``)
+    run on NumPy, which reads each mini-batch from the map: the JAX engine holds the whole
+    training set in one device buffer, a copy the size of the data."""
     if engine != "auto":
         return engine
-    if not prefers_jax(updates, work):
+    if mapped or not prefers_jax(updates, work):
         return "numpy"
     if jax_available():
         return "jax"
