@@ -28,7 +28,8 @@ class ConfigError(DeepBasicsError):
     marks the field by ``key`` and never parses the message."""
 
     def __init__(self, source: str, key: str, message: str, *, line: str | None = None):
-        super().__init__(line or (f"{source}: {key} {message}" if key else f"{source}: {message}"))
+        shown = key if key is None or key.isprintable() else ascii(key)     # a key as typed stays one line
+        super().__init__(line or (f"{source}: {shown} {message}" if key else f"{source}: {message}"))
         self.source, self.key, self.detail = source, key or None, message
 
 

@@ -199,3 +199,10 @@ def test_every_front_end_meets_the_same_validator():
     errors.append(info.value)
     assert {e.key for e in errors} == {"optimizer.lr"}
     assert all("learning rate must be a finite number >= 0, got -1" in str(e) for e in errors)
+
+
+def test_a_key_with_a_line_break_stays_on_one_line():
+    """Found by hypothesis through the playground: an unknown key is shown escaped."""
+    with pytest.raises(config.ConfigError) as info:
+        config.from_dict({"data": {"\n": None}}, "playground")
+    assert "\n" not in str(info.value) and info.value.key == "data.\n"
