@@ -226,6 +226,21 @@ def test_an_interrupted_conversion_leaves_nothing(tmp_path, monkeypatch, cache):
     assert leftovers(cache) == sorted([table.key, fresh.name])
 
 
+def test_a_file_written_to_during_the_conversion_is_not_kept(tmp_path, monkeypatch, cache):
+    path = write(tmp_path, "a,b,t\n" + "1,2,x\n3,4,y\n" * 30)
+    build = mapped._build
+
+    def appending(*args):
+        meta = build(*args)
+        with open(path, "a") as f:
+            f.write("5,6,x\n")
+        return meta
+    monkeypatch.setattr(mapped, "_build", appending)
+    with pytest.raises(DeepBasicsError, match="changed while it was being converted into the data cache"):
+        mapped.convert("csv", path, "t")
+    assert leftovers(cache) == []
+
+
 def test_progress_bar_on_a_terminal_only(tmp_path, monkeypatch, capsys):
     path = write(tmp_path, "a,b,t\n" + "1,2,x\n3,4,y\n" * 30)
     mapped.convert("csv", path, "t")

@@ -171,6 +171,9 @@ def convert(name: str, path, target: str, features=None, task: str = "auto", dty
         raise DeepBasicsError(f"cannot write the data cache {cache}: {exc.strerror or exc}") from None
     try:
         meta = _build(work, name, path, target, features, task, kind, delimiter, progress)
+        if fingerprint(path) != source:          # written to while read: the entry may mix versions
+            raise DeepBasicsError(f"{path} changed while it was being converted into the data cache; "
+                                  f"convert it again once it is complete")
         meta.update(reader_version=READER_VERSION, format=name, source=source, target=target,
                     delimiter=delimiter if name == "csv" else None, requested_task=task,
                     pyarrow=pa.__version__)
