@@ -79,3 +79,36 @@ def test_a_run_keeps_its_rows_once_in_the_training_dtype(tmp_path):
     assert np.array_equal(p.scaler.mean, train.mean(axis=0)) and np.array_equal(p.scaler.scale, train.std(axis=0))
     expected = ((raw.X[order] - train.mean(axis=0)) / train.std(axis=0)).astype(np.float32)
     assert np.array_equal(p.X, expected) and np.array_equal(p.y, raw.y[order])
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_a_mapped_run_gives_the_numbers_of_one_in_memory(tmp_path, monkeypatch, fmt):
+    """data.memory = "map": the file converted into the cache, the rows in split order written
+    beside it, batches read from the map; every number equals the in-memory run's, bit for bit."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    monkeypatch.setenv("DEEPBASICS_CACHE", str(tmp_path / "cache"))
+    rng = np.random.default_rng(7)
+    X = rng.normal(size=(3000, 5)) * [1, 10, 100, 0.1, 3] + [0, 5, -7, 1, 0]
+    label = np.where(X[:, 0] + X[:, 1] / 10 > 0.3, "yes", "no")
+    columns = {f"f{j}": X[:, j] for j in range(5)} | {"label": label}
+    path = tmp_path / f"t.{fmt}"
+    if fmt == "csv":
+        lines = [",".join(columns)] + [",".join([*(repr(float(v)) for v in row), lab]) for row, lab in zip(X, label)]
+        path.write_text("\n".join(lines) + "\n")
+    else:
+        pq.write_table(pa.table(columns), path, row_group_size=700)
+    results = {}
+    for memory in ("ram", "map"):
+        cfg = config.from_dict({"data": {"name": fmt, "path": str(path), "target": "label", "memory": memory},
+                                "model": {"hidden": [6]}, "train": {"epochs": 3, "batch_size": 64,
+                                                                  "dtype": "float32", "engine": "numpy"}})
+        prepared = experiment.prepare(cfg)
+        assert isinstance(prepared.X, np.memmap) == (memory == "map")
+        results[memory] = (prepared, experiment.run(memory, cfg, prepared))
+    (ram, r_ram), (mapped, r_map) = results["ram"], results["map"]
+    assert np.array_equal(np.asarray(mapped.X), ram.X) and np.array_equal(mapped.y, ram.y)
+    assert mapped.fingerprint() == ram.fingerprint()
+    assert r_map.history["history"]["cost"] == r_ram.history["history"]["cost"]
+    assert r_map.metrics == r_ram.metrics
+    assert list((tmp_path / "cache").iterdir())          # the converted file lives in the cache

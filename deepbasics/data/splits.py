@@ -154,15 +154,11 @@ class Standardizer(NamedTuple):
     @classmethod
     def fit(cls, X_train: np.ndarray, rows=None) -> "Standardizer":
         """mean = sum_i x_i / m, std = sqrt(sum_i (x_i - mean)^2 / m) over the rows of X_train
-        (or X_train[rows], in that order), read ROWS_PER_BLOCK rows at a time in float64.
-
-        The sums run row after row across the blocks (each block's reduction starts from the
-        running sum), which is the order NumPy sums a C-ordered array along axis 0: the result
-        equals ``X.mean(axis=0)`` and ``X.std(axis=0)`` bit for bit, whether X is in memory or a
-        memory map, without holding a copy of the data."""
-        m = X_train.shape[0] if rows is None else len(rows)
-        mean = _row_sum(X_train, rows, lambda b: b) / m
-        std = np.sqrt(_row_sum(X_train, rows, lambda b: (b - mean) ** 2) / m)
+        (or X_train[rows], in that order), read a block of rows at a time in float64
+        (``mapped.feature_stats``): equal to ``X.mean(axis=0)`` and ``X.std(axis=0)`` bit for bit,
+        whether X is in memory or a memory map, without a copy of the data."""
+        from .mapped import feature_stats
+        mean, std = feature_stats(X_train, slice(None) if rows is None else rows)
         return cls(mean, np.where(std > 0, std, 1.0))
 
     @classmethod
@@ -173,23 +169,15 @@ class Standardizer(NamedTuple):
         return (X - self.mean) / self.scale
 
     def transform_rows(self, X: np.ndarray, rows, out: np.ndarray) -> np.ndarray:
-        """out[k] = (X[rows[k]] - mean) / scale, computed in float64 and stored in out's dtype,
-        ROWS_PER_BLOCK rows at a time (out may be a writable memory map): the split's parts in
-        one array, standardised, with no other copy of the data."""
+        """out[k] = (X[rows[k]] - mean) / scale, computed in float64 and stored in out's dtype
+        (``mapped.standardize_block``), ROWS_PER_BLOCK rows at a time: the split's parts in one
+        array, standardised, with no other copy of the data."""
+        from .mapped import standardize_block
         for a in range(0, len(rows), ROWS_PER_BLOCK):
-            block = np.asarray(X[rows[a:a + ROWS_PER_BLOCK]], dtype=np.float64)
-            out[a:a + len(block)] = (block - self.mean) / self.scale
+            out[a:a + ROWS_PER_BLOCK] = standardize_block(X[rows[a:a + ROWS_PER_BLOCK]], self.mean, self.scale,
+                                                          out.dtype.name)
         return out
 
     def inverse(self, X: np.ndarray) -> np.ndarray:
         return X * self.scale + self.mean
 
-
-def _row_sum(X: np.ndarray, rows, term) -> np.ndarray:
-    """sum over the rows of term(row) (float64), added row after row across blocks."""
-    total = None
-    for a in range(0, X.shape[0] if rows is None else len(rows), ROWS_PER_BLOCK):
-        block = X[a:a + ROWS_PER_BLOCK] if rows is None else X[rows[a:a + ROWS_PER_BLOCK]]
-        block = term(np.asarray(block, dtype=np.float64))
-        total = block.sum(axis=0) if total is None else np.concatenate([total[None], block]).sum(axis=0)
-    return total

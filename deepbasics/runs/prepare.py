@@ -143,7 +143,8 @@ def _in_split_order(data: _Loaded, order: np.ndarray, scaler: Standardizer, dtyp
         out = np.empty((len(order), data.X.shape[1]), dtype=dtype)
         return scaler.transform_rows(data.X, order, out)
     from ..data import mapped
-    return mapped.derived(table, order, scaler, dtype)
+    tag = hashlib.sha256(order.tobytes() + scaler.mean.tobytes() + scaler.scale.tobytes()).hexdigest()[:32]
+    return mapped.derived(table, order, scaler.mean, scaler.scale, tag, dtype.name)
 
 
 def _table_bytes(d, itemsize: int) -> float:
