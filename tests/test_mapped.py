@@ -18,6 +18,7 @@ import pytest
 from hypothesis import given, settings
 
 from deepbasics.data import datasets, mapped, readers
+from deepbasics.learn import batching
 from deepbasics.errors import DeepBasicsError
 from test_readers import CSV_ERRORS, PARQUET_ERRORS, good_parquet_bytes, messy_csv, write, write_parquet
 
@@ -475,7 +476,7 @@ def test_release_is_a_no_op_for_arrays_and_copy_on_write_maps(tmp_path):
     mapped.release(private[1:])                              # MADV_DONTNEED would drop the change
     assert private[0, 0] == 99.0
     shared = np.load(tmp_path / "X.npy", mmap_mode="r")
-    assert mapped._mapping(np.asarray(shared)[1:][:, 2]) is shared._mmap
+    assert batching._mapping(np.asarray(shared)[1:][:, 2]) is shared._mmap
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/statm")

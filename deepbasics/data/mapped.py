@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import mmap
 import os
 import re
 import shutil
@@ -49,14 +48,15 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
 from ..errors import DeepBasicsError
+from ..learn.batching import release_pages as release  # noqa: F401  (mapped.release: part of this API)
 from . import readers
+from .splits import ROWS_PER_BLOCK as BLOCK_ROWS, gather_rows as _rows, standardize_block
+from .splits import feature_stats  # noqa: F401  (the statistics, beside the formula, in splits)
 
 CACHE_ENV = "DEEPBASICS_CACHE"
 READER_VERSION = 1               # part of every key: raise it when the conversion's output changes
 FORMATS = ("csv", "parquet")
 MIB = 1 << 20
-BLOCK_ROWS = 65_536              # rows reordered, standardised or summed at a time
-GATHER_ROWS = 8_192              # rows gathered from a memory map between releases of its pages
 STALE_SECONDS = 86_400           # a temporary folder untouched this long is left from a crash
 # Bytes of CSV text Arrow parses at a time (None: the readers' choice, 1 MiB or more), and rows of
 # Parquet decoded at a time: a quarter of the readers' block, as fast, peaks lower (a 1M x 20 file:
@@ -632,82 +632,6 @@ def _parquet_block(batch, features, target, label_type, row0: int, out: _Growing
 
 
 # -- derived copies, standardising, statistics --------------------------------------------------------
-def standardize_block(block, mean, scale, dtype) -> np.ndarray:
-    """(x - mean) / scale for a block of rows (k, n), computed in float64, returned in ``dtype``.
-
-    The one formula both the mapped and the in-memory paths use, so that they agree bit for bit.
-    """
-    kind = readers.check_dtype(dtype)
-    out = (np.asarray(block, dtype=np.float64) - np.asarray(mean, dtype=np.float64)) \
-        / np.asarray(scale, dtype=np.float64)
-    return out.astype(kind, copy=False)
-
-
-def _rows(X, idx: np.ndarray) -> np.ndarray:
-    """X[idx] as an in-memory array. From a memory map the rows are gathered in increasing file
-    order (read forwards), GATHER_ROWS at a time with the read pages released in between: rows
-    spread over the file touch most of its pages, and the resident set would grow to X's size."""
-    if not isinstance(X, np.memmap):
-        return np.asarray(X[idx])
-    by_place = np.argsort(idx, kind="stable")
-    out = np.empty((len(idx), X.shape[1]), dtype=X.dtype)
-    for start in range(0, len(idx), GATHER_ROWS):
-        part = by_place[start:start + GATHER_ROWS]
-        out[part] = X[idx[part]]
-        release(X)
-    return out
-
-
-def _row_blocks(X, rows_or_slice, block: int):
-    """(number of rows, a function giving block b of them as a C-ordered float64 array)."""
-    if isinstance(rows_or_slice, (slice, range)):
-        rows = range(len(X))[rows_or_slice] if isinstance(rows_or_slice, slice) else rows_or_slice
-
-        def piece(start):
-            part = rows[start:start + block]
-            stop = part.stop if part.stop >= 0 else None
-            return X[part.start:stop:part.step] if len(part) else X[:0]
-    else:
-        rows = np.asarray(rows_or_slice)
-        if rows.ndim != 1 or (len(rows) and rows.dtype.kind not in "iu"):
-            raise DeepBasicsError(f"rows must be a slice or a 1-D array of row indices, got {rows.dtype} "
-                                  f"of shape {rows.shape}")
-
-        def piece(start):
-            return _rows(X, rows[start:start + block])
-
-    def get(start):
-        values = np.array(piece(start), dtype=np.float64, order="C")     # a copy: X's pages can go
-        release(X)
-        return values
-    return len(rows), get
-
-
-def feature_stats(X, rows_or_slice, block: int = BLOCK_ROWS):
-    """(mean (n,), std (n,)) in float64 of the rows ``rows_or_slice`` of X (m, n): a slice, a range
-    or a 1-D int array of k row indices, read ``block`` rows at a time (each block a C-ordered
-    float64 copy), in two passes over the same blocks:
-
-        mean = (sum over the rows of x) / k,   std = sqrt((sum over the rows of (x - mean)^2) / k)
-
-    Each sum runs row after row across the blocks (a block's reduction starts from the running
-    sum), the order NumPy sums a C-ordered array along axis 0: the result equals
-    ``R.mean(axis=0)`` and ``R.std(axis=0)`` for R = X[rows] in float64, bit for bit, whether X is
-    in memory or memory-mapped, and memory holds a block, not R.
-    """
-    count, get = _row_blocks(X, rows_or_slice, int(block))
-    if count == 0:
-        raise DeepBasicsError("feature statistics need at least one row")
-
-    def row_sum(term) -> np.ndarray:
-        total = np.zeros((1, X.shape[1]))
-        for start in range(0, count, block):
-            total = np.concatenate([total, term(get(start))]).sum(axis=0, keepdims=True)
-        return total[0]
-    mean = row_sum(lambda b: b) / count
-    return mean, np.sqrt(row_sum(lambda b: np.square(b - mean)) / count)
-
-
 def derived(table_or_X, order, mean, scale, tag: str, dtype=None) -> np.memmap:
     """The rows X[order] standardised, (x - mean) / scale (``standardize_block``), as a read-only
     np.memmap (k, n) of ``dtype`` (default: X's) stored in the entry as derived-<tag>-<dtype>.npy.
@@ -778,27 +702,3 @@ def _unlink(path) -> None:
 
 
 # -- letting go of read pages ----------------------------------------------------------------------
-def _mapping(X):
-    """The mmap behind an np.memmap or a view of one (found along ``.base``), or None: for ordinary
-    arrays, and for copy-on-write maps (mode "c"), whose private changes MADV_DONTNEED would drop."""
-    seen = 0
-    while X is not None and seen < 64:
-        if isinstance(X, np.memmap) and getattr(X, "_mmap", None) is not None:
-            return X._mmap if getattr(X, "mode", "c") in ("r", "r+", "w+") else None
-        X, seen = getattr(X, "base", None), seen + 1
-    return None
-
-
-def release(X) -> None:
-    """madvise(MADV_DONTNEED) on the whole mapping behind a memory-mapped X (or a view of one):
-    the pages read so far leave the process's resident set but stay in the OS page cache, so a
-    later read of them is a minor fault, not a disk read. Nothing for ordinary arrays, copy-on-write
-    maps, or where the OS has no madvise."""
-    mapping = _mapping(X)
-    advice = getattr(mmap, "MADV_DONTNEED", None)
-    if mapping is None or advice is None or not hasattr(mapping, "madvise"):
-        return
-    try:
-        mapping.madvise(advice)
-    except (ValueError, OSError):             # a closed mapping, or an OS that refuses
-        pass

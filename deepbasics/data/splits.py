@@ -17,6 +17,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..errors import DeepBasicsError
+from ..learn.batching import release_pages
 
 LARGE = 10_000
 SMALL_FRACTIONS = (0.70, 0.15, 0.15)
@@ -141,6 +142,7 @@ def split(y, fractions=None, *, seed: int = 0, stratify: bool = True, shuffle: b
 
 
 ROWS_PER_BLOCK = 65_536      # rows a standardiser reads at a time: memory stays a block, not the data
+GATHER_ROWS = 8_192          # rows gathered from a memory map between releases of its pages
 
 
 class Standardizer(NamedTuple):
@@ -155,9 +157,8 @@ class Standardizer(NamedTuple):
     def fit(cls, X_train: np.ndarray, rows=None) -> "Standardizer":
         """mean = sum_i x_i / m, std = sqrt(sum_i (x_i - mean)^2 / m) over the rows of X_train
         (or X_train[rows], in that order), read a block of rows at a time in float64
-        (``mapped.feature_stats``): equal to ``X.mean(axis=0)`` and ``X.std(axis=0)`` bit for bit,
+        (``feature_stats``): equal to ``X.mean(axis=0)`` and ``X.std(axis=0)`` bit for bit,
         whether X is in memory or a memory map, without a copy of the data."""
-        from .mapped import feature_stats
         mean, std = feature_stats(X_train, slice(None) if rows is None else rows)
         return cls(mean, np.where(std > 0, std, 1.0))
 
@@ -170,9 +171,8 @@ class Standardizer(NamedTuple):
 
     def transform_rows(self, X: np.ndarray, rows, out: np.ndarray) -> np.ndarray:
         """out[k] = (X[rows[k]] - mean) / scale, computed in float64 and stored in out's dtype
-        (``mapped.standardize_block``), ROWS_PER_BLOCK rows at a time: the split's parts in one
+        (``standardize_block``), ROWS_PER_BLOCK rows at a time: the split's parts in one
         array, standardised, with no other copy of the data."""
-        from .mapped import standardize_block
         for a in range(0, len(rows), ROWS_PER_BLOCK):
             out[a:a + ROWS_PER_BLOCK] = standardize_block(X[rows[a:a + ROWS_PER_BLOCK]], self.mean, self.scale,
                                                           out.dtype.name)
@@ -181,3 +181,79 @@ class Standardizer(NamedTuple):
     def inverse(self, X: np.ndarray) -> np.ndarray:
         return X * self.scale + self.mean
 
+
+# -- statistics and the standardising formula, in blocks of rows (memory: a block, not the data) --
+def standardize_block(block, mean, scale, dtype) -> np.ndarray:
+    """(x - mean) / scale for a block of rows (k, n), computed in float64, returned in ``dtype``.
+
+    The one formula both the mapped and the in-memory paths use, so that they agree bit for bit.
+    """
+    kind = np.dtype(dtype)
+    out = (np.asarray(block, dtype=np.float64) - np.asarray(mean, dtype=np.float64)) \
+        / np.asarray(scale, dtype=np.float64)
+    return out.astype(kind, copy=False)
+
+
+def gather_rows(X, idx: np.ndarray) -> np.ndarray:
+    """X[idx] as an in-memory array. From a memory map the rows are gathered in increasing file
+    order (read forwards), GATHER_ROWS at a time with the read pages released in between: rows
+    spread over the file touch most of its pages, and the resident set would grow to X's size."""
+    if not isinstance(X, np.memmap):
+        return np.asarray(X[idx])
+    by_place = np.argsort(idx, kind="stable")
+    out = np.empty((len(idx), X.shape[1]), dtype=X.dtype)
+    for start in range(0, len(idx), GATHER_ROWS):
+        part = by_place[start:start + GATHER_ROWS]
+        out[part] = X[idx[part]]
+        release_pages(X)
+    return out
+
+
+def _row_blocks(X, rows_or_slice, block: int):
+    """(number of rows, a function giving block b of them as a C-ordered float64 array)."""
+    if isinstance(rows_or_slice, (slice, range)):
+        rows = range(len(X))[rows_or_slice] if isinstance(rows_or_slice, slice) else rows_or_slice
+
+        def piece(start):
+            part = rows[start:start + block]
+            stop = part.stop if part.stop >= 0 else None
+            return X[part.start:stop:part.step] if len(part) else X[:0]
+    else:
+        rows = np.asarray(rows_or_slice)
+        if rows.ndim != 1 or (len(rows) and rows.dtype.kind not in "iu"):
+            raise DeepBasicsError(f"rows must be a slice or a 1-D array of row indices, got {rows.dtype} "
+                                  f"of shape {rows.shape}")
+
+        def piece(start):
+            return gather_rows(X, rows[start:start + block])
+
+    def get(start):
+        values = np.array(piece(start), dtype=np.float64, order="C")     # a copy: X's pages can go
+        release_pages(X)
+        return values
+    return len(rows), get
+
+
+def feature_stats(X, rows_or_slice, block: int = ROWS_PER_BLOCK):
+    """(mean (n,), std (n,)) in float64 of the rows ``rows_or_slice`` of X (m, n): a slice, a range
+    or a 1-D int array of k row indices, read ``block`` rows at a time (each block a C-ordered
+    float64 copy), in two passes over the same blocks:
+
+        mean = (sum over the rows of x) / k,   std = sqrt((sum over the rows of (x - mean)^2) / k)
+
+    Each sum runs row after row across the blocks (a block's reduction starts from the running
+    sum), the order NumPy sums a C-ordered array along axis 0: the result equals
+    ``R.mean(axis=0)`` and ``R.std(axis=0)`` for R = X[rows] in float64, bit for bit, whether X is
+    in memory or memory-mapped, and memory holds a block, not R.
+    """
+    count, get = _row_blocks(X, rows_or_slice, int(block))
+    if count == 0:
+        raise DeepBasicsError("feature statistics need at least one row")
+
+    def row_sum(term) -> np.ndarray:
+        total = np.zeros((1, X.shape[1]))
+        for start in range(0, count, block):
+            total = np.concatenate([total, term(get(start))]).sum(axis=0, keepdims=True)
+        return total[0]
+    mean = row_sum(lambda b: b) / count
+    return mean, np.sqrt(row_sum(lambda b: np.square(b - mean)) / count)

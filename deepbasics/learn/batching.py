@@ -75,11 +75,26 @@ RELEASE_EVERY = 4096     # mini-batches between two releases of a memory map's p
 
 
 def release_pages(X) -> None:
-    """Let the pages a memory-mapped X has read for past mini-batches leave the process's resident
-    memory: madvise(MADV_DONTNEED) on its mapping (np.memmap and its views keep the mmap object in
-    ``_mmap``). The pages stay in the operating system's page cache, so reading them again costs
-    no disk read; only the process's own memory stays bounded by a block of batches. An array in
-    memory is left alone."""
-    mapping = getattr(X, "_mmap", None)
-    if mapping is not None and hasattr(mapping, "madvise"):
-        mapping.madvise(mmap.MADV_DONTNEED)
+    """Let the pages a memory-mapped X (or a view of one) has read leave the process's resident
+    memory: madvise(MADV_DONTNEED) on the mapping behind it. The pages stay in the operating
+    system's page cache, so reading them again is a minor fault, not a disk read. Nothing for
+    ordinary arrays, copy-on-write maps (mode "c": the advice would drop their private changes),
+    or where the OS has no madvise."""
+    mapping = _mapping(X)
+    advice = getattr(mmap, "MADV_DONTNEED", None)
+    if mapping is None or advice is None or not hasattr(mapping, "madvise"):
+        return
+    try:
+        mapping.madvise(advice)
+    except (ValueError, OSError):             # a closed mapping, or an OS that refuses
+        pass
+
+
+def _mapping(X):
+    """The mmap behind an np.memmap or a view of one (found along ``.base``), or None."""
+    seen = 0
+    while X is not None and seen < 64:
+        if isinstance(X, np.memmap) and getattr(X, "_mmap", None) is not None:
+            return X._mmap if getattr(X, "mode", "c") in ("r", "r+", "w+") else None
+        X, seen = getattr(X, "base", None), seen + 1
+    return None
