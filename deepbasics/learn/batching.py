@@ -18,6 +18,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ..errors import DeepBasicsError
+
 
 class Truncated(NamedTuple):
     """The order of a fit that drops the last partial batch: epoch e uses the first entries of
@@ -98,3 +100,38 @@ def _mapping(X):
             return X._mmap if getattr(X, "mode", "c") in ("r", "r+", "w+") else None
         X, seen = getattr(X, "base", None), seen + 1
     return None
+
+
+# -- examples as the engines read them ------------------------------------------------------------
+def all_finite(arr: np.ndarray, rows: int = 16384) -> bool:
+    """Whether every value is finite, checked a block of rows at a time: np.isfinite on the
+    whole array would hold a boolean copy of it (a quarter of a float32 dataset's size)."""
+    for i in range(0, arr.shape[0], rows):
+        finite = bool(np.isfinite(arr[i:i + rows]).all())
+        release_pages(arr)                  # a memory map's pages read so far leave the resident set
+        if not finite:
+            return False
+    return True
+
+
+def as_features(X, name: str = "X") -> np.ndarray:
+    """Examples as rows: a finite 2-D float array of shape (m, n) with m >= 1."""
+    try:
+        arr = np.asarray(X)
+    except Exception as exc:  # ragged lists and the like
+        raise DeepBasicsError(f"{name} could not be read as an array: {exc}") from None
+    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+        raise DeepBasicsError(f"{name} must be numeric, got values of type {arr.dtype}")
+    if arr.ndim == 1:
+        raise DeepBasicsError(f"{name} must be 2-D (examples as rows), got shape {arr.shape}; "
+                              f"use X.reshape(-1, 1) for a single feature")
+    if arr.ndim != 2:
+        raise DeepBasicsError(f"{name} must be 2-D (examples as rows), got shape {arr.shape}")
+    if arr.shape[0] == 0:
+        raise DeepBasicsError(f"{name} is empty: it has no examples (rows)")
+    if not np.issubdtype(arr.dtype, np.floating):
+        arr = arr.astype(np.float64)
+    if not all_finite(arr):
+        bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
+        raise DeepBasicsError(f"{name} contains {bad} NaN or infinite value(s); clean or impute them first")
+    return arr

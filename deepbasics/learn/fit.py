@@ -30,12 +30,12 @@ from typing import Any, Callable, NamedTuple
 
 import numpy as np
 
-from ..errors import (DeepBasicsError, as_features, check_nonnegative, check_positive_int, check_whole,
+from ..errors import (DeepBasicsError, check_nonnegative, check_positive_int, check_whole,
                       is_whole)
 from ..nn import diagnostics, losses
 from ..nn.network import flatten, fuse_output, shapes_of, unflatten
 from . import engines, optim, schedules
-from .batching import Truncated, draw_seed, steps_per_epoch
+from .batching import Truncated, as_features, draw_seed, steps_per_epoch
 from .early_stopping import EarlyStopping
 from .history import History
 from .loop import run_epochs
@@ -214,7 +214,7 @@ class Plan(NamedTuple):
 
 
 def fit(model, X: np.ndarray, y, options: FitOptions) -> History:
-    """Train ``model`` on X (m, n_in), already read by ``errors.as_features``, and y; return
+    """Train ``model`` on X (m, n_in), already read by ``batching.as_features``, and y; return
     the History. The model keeps the weights, buffers and optimizer state the run ends with."""
     Y, validate = check_data(model, X, y, options)
     plan = make_plan(model, X.shape[0], options, mapped=isinstance(X, np.memmap))

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import DeepBasicsError, as_features, check_positive_int, check_whole
+from ..errors import DeepBasicsError, check_positive_int, check_whole
 from ..nn import diagnostics, initializers, losses
 from ..nn.activations import Sigmoid, Softmax
 from ..nn.dense import Dense
 from ..nn.layer import Context, Layer
 from ..nn.network import build, forward, fuse_output
-from .batching import draw_seed
+from .batching import as_features, draw_seed, release_pages
 from .fit import Batching, FitOptions, Monitoring, Objective, Placement, fit as run_fit
 from .history import History
 
@@ -228,8 +228,11 @@ class Sequential:
             raise DeepBasicsError(f"X has {X.shape[1]} features but the model expects {self.input_dim}")
         ctx = Context(xp=np, train=False)
         n = len(self.layers) if upto is None else upto
-        outs = [forward(self.layers[:n], self.params[:n], self.state[:n], X[i:i + PREDICT_CHUNK], ctx)[0]
-                for i in range(0, X.shape[0], PREDICT_CHUNK)]
+        outs = []
+        for i in range(0, X.shape[0], PREDICT_CHUNK):
+            outs.append(forward(self.layers[:n], self.params[:n], self.state[:n], X[i:i + PREDICT_CHUNK], ctx)[0])
+            if len(outs) % 64 == 0:
+                release_pages(X)       # a memory-mapped X: the rows done leave the resident set
         return np.concatenate(outs, axis=0)
 
     def _task(self) -> str:

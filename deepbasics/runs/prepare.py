@@ -26,6 +26,7 @@ import numpy as np
 
 from ..data import datasets
 from ..data.splits import ROWS_PER_BLOCK, Split, Standardizer, split
+from ..learn.batching import release_pages
 from .schema import TABLES, Config
 
 MAP_ABOVE = 0.25          # "auto" maps a table whose X would take more than this share of free memory
@@ -84,6 +85,7 @@ class Prepared:
             flat = a.reshape(len(a), -1) if len(a) else a
             for i in range(0, len(a), ROWS_PER_BLOCK):
                 h.update(memoryview(np.ascontiguousarray(flat[i:i + ROWS_PER_BLOCK])).cast("B"))
+                release_pages(a)
         return h.hexdigest()
 
 
