@@ -209,3 +209,19 @@ def test_standardizer_fitted_on_training_rows_only():
     assert s.mean.tolist() == [1.0, 5.0] and s.scale.tolist() == [1.0, 1.0]   # constant column: scale 1
     assert s.transform(X)[2].tolist() == [99.0, 2.0]
     assert np.allclose(s.inverse(s.transform(X)), X)
+
+
+def test_a_stratified_split_holds_a_byte_a_row_not_sorted_copies():
+    """The parts are cut by a byte per row and read off the shuffled order: the same parts as
+    ordering each class's rows by their place in the shuffle (the definition), for int and text labels."""
+    rng = np.random.default_rng(3)
+    for labels in (rng.integers(0, 4, 1000), np.array(["b", "a", "c"])[rng.integers(0, 3, 1000)]):
+        s = split(labels, (0.6, 0.2, 0.2), seed=5)
+        order = np.random.default_rng(5).permutation(1000)
+        place = np.empty(1000, dtype=np.int64)
+        place[order] = np.arange(1000)
+        for part in (s.train, s.val, s.test):
+            assert np.all(np.diff(place[part]) > 0)          # in shuffled order
+        assert sorted(np.concatenate([s.train, s.val, s.test]).tolist()) == list(range(1000))
+        for c in np.unique(labels):                           # every class cut 60/20/20
+            assert abs(np.sum(labels[s.val] == c) - 0.2 * np.sum(labels == c)) <= 1

@@ -77,6 +77,17 @@ def _counts(n: int, fractions) -> tuple[int, int]:
     return n_val, n_test
 
 
+def _classes_in_order(y: np.ndarray, order: np.ndarray) -> list:
+    """The rows of each class (classes sorted), each in the order they take in ``order``. Labels
+    0..k-1 (what the readers give) are counted, not sorted; memory: a copy of y in that order."""
+    labels = y[order]
+    if labels.dtype.kind in "iu" and len(labels) and labels.min() >= 0:
+        classes = np.flatnonzero(np.bincount(labels))
+    else:
+        classes = np.unique(labels)
+    return [order[labels == c] for c in classes]
+
+
 def _largest_remainder(total: int, weights: np.ndarray, caps: np.ndarray) -> np.ndarray:
     """Integers summing to ``total``, proportional to ``weights``, none above its cap."""
     if caps.sum() < total:             # e.g. one example per class: none can be spared
@@ -121,24 +132,20 @@ def split(y, fractions=None, *, seed: int = 0, stratify: bool = True, shuffle: b
         val, test = order[m - n_test - n_val:m - n_test], order[m - n_test:]
         return Split(np.sort(order[:m - n_test - n_val]) if not shuffle else order[:m - n_test - n_val],
                      val, test, f, False, int(seed))
-    classes, inverse = np.unique(y[order], return_inverse=True)
-    members = [order[inverse == c] for c in range(len(classes))]   # each class in shuffled order
+    members = _classes_in_order(y, order)          # each class's rows, in shuffled order
     sizes = np.array([len(g) for g in members])
     # A class keeps at least one example for training when it can.
     caps = np.maximum(sizes - 1, 0)
     val_k = _largest_remainder(n_val, sizes.astype(float), caps) if n_val else np.zeros_like(sizes)
     test_k = _largest_remainder(n_test, sizes.astype(float), caps - val_k) if n_test else np.zeros_like(sizes)
-    parts = {"train": [], "val": [], "test": []}
+    part = np.zeros(m, dtype=np.int8)             # 0 train, 1 validation, 2 test: a byte a row
     for g, nv, nt in zip(members, val_k, test_k):
-        parts["val"].append(g[:nv])
-        parts["test"].append(g[nv:nv + nt])
-        parts["train"].append(g[nv + nt:])
-    # Back to the shuffled order, so no part is sorted by class.
-    rank = np.empty(m, dtype=np.int64)
-    rank[order] = np.arange(m)
-    joined = {k: np.concatenate(v) for k, v in parts.items()}
-    joined = {k: v[np.argsort(rank[v], kind="stable")] for k, v in joined.items()}
-    return Split(joined["train"], joined["val"], joined["test"], f, True, int(seed))
+        part[g[:nv]], part[g[nv:nv + nt]] = 1, 2
+    del members
+    # Each part in the shuffled order, so no part is sorted by class.
+    in_order = part[order]
+    train, val, test = (order[in_order == k] for k in (0, 1, 2))
+    return Split(train, val, test, f, True, int(seed))
 
 
 ROWS_PER_BLOCK = 65_536      # rows a standardiser reads at a time: memory stays a block, not the data
