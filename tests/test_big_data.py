@@ -13,7 +13,7 @@ from deepbasics.learn.engines.numpy_engine import NumpyEngine
 from deepbasics.runs import config, experiment
 
 
-def test_auto_runs_numpy_when_the_data_is_a_memory_map(tmp_path):
+def test_auto_runs_numpy_when_the_data_is_a_memory_map(tmp_path, monkeypatch):
     X = np.random.default_rng(0).normal(size=(512, 3)).astype(np.float32)
     np.save(tmp_path / "X.npy", X)
     mapped = np.load(tmp_path / "X.npy", mmap_mode="r")
@@ -25,6 +25,11 @@ def test_auto_runs_numpy_when_the_data_is_a_memory_map(tmp_path):
     h = model.fit(mapped, y, epochs=2, batch_size=32, dtype="float32", shuffle_seed=1)
     h2 = in_ram.fit(X, y, epochs=2, batch_size=32, dtype="float32", shuffle_seed=1, engine="numpy")
     assert h.params["engine"] == "numpy" and h.cost == h2.cost
+    seen, real = [], auto.resolve           # fit tells "auto" that its X (read as a plain view) is mapped
+    monkeypatch.setattr(auto, "resolve", lambda *a, **k: seen.append(k["mapped"]) or real(*a, **k))
+    model.fit(mapped, y, epochs=1, batch_size=32, dtype="float32", shuffle_seed=1)
+    in_ram.fit(X, y, epochs=1, batch_size=32, dtype="float32", shuffle_seed=1)
+    assert seen == [True, False]
     assert all(np.array_equal(a, b) for a, b in zip(model.get_weights(), in_ram.get_weights()))
 
 

@@ -92,6 +92,11 @@ def release_pages(X) -> None:
         pass
 
 
+def is_mapped(X) -> bool:
+    """Whether X is a memory map or a view of one (``np.asarray`` of a memmap is a plain view)."""
+    return _mapping(X) is not None
+
+
 def _mapping(X):
     """The mmap behind an np.memmap or a view of one (found along ``.base``), or None."""
     seen = 0

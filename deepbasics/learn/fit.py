@@ -35,7 +35,7 @@ from ..errors import (DeepBasicsError, check_nonnegative, check_positive_int, ch
 from ..nn import diagnostics, losses
 from ..nn.network import flatten, fuse_output, shapes_of, unflatten
 from . import engines, optim, schedules
-from .batching import Truncated, as_features, draw_seed, steps_per_epoch
+from .batching import Truncated, as_features, draw_seed, is_mapped, steps_per_epoch
 from .early_stopping import EarlyStopping
 from .history import History
 from .loop import run_epochs
@@ -217,7 +217,7 @@ def fit(model, X: np.ndarray, y, options: FitOptions) -> History:
     """Train ``model`` on X (m, n_in), already read by ``batching.as_features``, and y; return
     the History. The model keeps the weights, buffers and optimizer state the run ends with."""
     Y, validate = check_data(model, X, y, options)
-    plan = make_plan(model, X.shape[0], options, mapped=isinstance(X, np.memmap))
+    plan = make_plan(model, X.shape[0], options, mapped=is_mapped(X))
     state = start_state(model, plan, options)
     model.engine_used = plan.engine          # recorded even when the engine then fails to start
     runner = make_engine(plan, options)
