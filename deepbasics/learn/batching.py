@@ -73,8 +73,7 @@ def batch_bounds(m: int, batch_size: int) -> list[tuple[int, int]]:
     return [(start, min(start + batch_size, m)) for start in range(0, m, batch_size)]
 
 
-RELEASE_EVERY = 64       # mini-batches between two releases of a memory map's pages: shuffled rows each
-                         # touch a page of their own, so 64 x 256 rows keep at most ~64 MB of the map resident
+RELEASE_EVERY = 4096     # mini-batches between two releases of a memory map's pages (~1M rows of 256)
 
 
 def release_pages(X) -> None:

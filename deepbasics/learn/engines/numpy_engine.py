@@ -80,6 +80,6 @@ class NumpyEngine:
                 state, loss_sum = train_step(self.setup, state, xb, yb, rates[k], ctx)
                 total += float(loss_sum)       # summed in float64 whatever the dtype
                 if (k + 1) % RELEASE_EVERY == 0:
-                    release_pages(X)           # a memory-mapped X: resident memory stays a few batches' pages
+                    release_pages(X)           # a memory-mapped X: resident memory stays a few batches
             costs.append(total / self.m)
         return state, np.asarray(costs, dtype=np.float64)
