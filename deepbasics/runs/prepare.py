@@ -100,7 +100,7 @@ def prepare(cfg: Config) -> Prepared:
     n_train = len(parts.train)
     scaler = Standardizer.fit(data.X, order[:n_train]) if cfg.data.standardize \
         else Standardizer.identity(data.X.shape[1])
-    X = _in_split_order(data, order, scaler, np.dtype(cfg.train.dtype), data.source if mapping else None)
+    X = _in_split_order(data, order, scaler, np.dtype(cfg.train.dtype), data.source)
     return Prepared(data.dataset._replace(X=X, y=data.y[order]), parts, scaler, n_train, len(parts.val))
 
 
@@ -121,7 +121,10 @@ class _Loaded:
 
     def __init__(self, dataset: datasets.Dataset, source=None):
         self.dataset, self.source = dataset, source
-        self.X, self.y, self.task = dataset.X, dataset.y, dataset.task
+
+    X = property(lambda self: self.dataset.X)
+    y = property(lambda self: self.dataset.y)
+    task = property(lambda self: self.dataset.task)
 
 
 def _load(cfg: Config, mapping: bool) -> _Loaded:
