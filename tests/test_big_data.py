@@ -103,6 +103,11 @@ def test_a_mapped_run_gives_the_numbers_of_one_in_memory(tmp_path, monkeypatch, 
         path.write_text("\n".join(lines) + "\n")
     else:
         pq.write_table(pa.table(columns), path, row_group_size=700)
+    from deepbasics.data import readers
+    from deepbasics.learn import paging
+    for name, value in (("CHUNK_BYTES", 4096), ("GATHER_PIECE", 100), ("GATHER_ROWS", 37)):
+        monkeypatch.setattr(paging, name, value)           # many chunks, pieces and spans
+    monkeypatch.setattr(readers, "ENCODE_ROWS", 64)
     results = {}
     for memory in ("ram", "map"):
         cfg = config.from_dict({"data": {"name": fmt, "path": str(path), "target": "label", "memory": memory},
@@ -117,3 +122,14 @@ def test_a_mapped_run_gives_the_numbers_of_one_in_memory(tmp_path, monkeypatch, 
     assert r_map.history["history"]["cost"] == r_ram.history["history"]["cost"]
     assert r_map.metrics == r_ram.metrics
     assert list((tmp_path / "cache").iterdir())          # the converted file lives in the cache
+    derived = list((tmp_path / "cache").glob("*/derived-*.npy"))
+    assert len(derived) == 1 and derived[0].with_suffix(".json").is_file()
+    stamp = derived[0].stat().st_mtime_ns
+    again = experiment.prepare(cfg)                      # reopened, with its statistics, not rewritten
+    assert derived[0].stat().st_mtime_ns == stamp and np.array_equal(np.asarray(again.X), ram.X)
+    assert again.scaler.mean.tobytes() == ram.scaler.mean.tobytes()
+    assert again.scaler.scale.tobytes() == ram.scaler.scale.tobytes()
+    raw = config.from_dict({**cfg.to_dict(), "data": {**cfg.to_dict()["data"], "standardize": False}})
+    kept, unscaled = experiment.prepare(raw), experiment.prepare(config.from_dict(
+        {**raw.to_dict(), "data": {**raw.to_dict()["data"], "memory": "ram"}}))
+    assert np.array_equal(np.asarray(kept.X), unscaled.X) and not np.array_equal(unscaled.X, ram.X)

@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given, settings
 
 from deepbasics.data import datasets, mapped, readers
-from deepbasics.learn import batching
+from deepbasics.learn import batching, paging
 from deepbasics.errors import DeepBasicsError
 from test_readers import CSV_ERRORS, PARQUET_ERRORS, good_parquet_bytes, messy_csv, write, write_parquet
 
@@ -44,7 +44,11 @@ def same(table, ds):
     assert isinstance(table.X, np.memmap) and not table.X.flags.writeable
     assert table.X.dtype == ds.X.dtype and table.X.shape == ds.X.shape
     assert np.asarray(table.X).tobytes() == ds.X.tobytes()
-    assert table.y.dtype == ds.y.dtype and table.y.tobytes() == ds.y.tobytes()
+    assert isinstance(table.y, np.memmap) and np.array_equal(table.y, ds.y)
+    if ds.task == "regression":
+        assert table.y.dtype == ds.y.dtype and table.y.tobytes() == ds.y.tobytes()
+    else:                                  # class indices in the smallest type that holds them
+        assert table.y.dtype == np.min_scalar_type(max(len(ds.classes) - 1, 0))
     assert (table.task, table.feature_names, table.classes, table.name) == \
         (ds.task, ds.feature_names, ds.classes, ds.name)
 
@@ -476,7 +480,7 @@ def test_release_is_a_no_op_for_arrays_and_copy_on_write_maps(tmp_path):
     mapped.release(private[1:])                              # MADV_DONTNEED would drop the change
     assert private[0, 0] == 99.0
     shared = np.load(tmp_path / "X.npy", mmap_mode="r")
-    assert batching._mapping(np.asarray(shared)[1:][:, 2]) is shared._mmap
+    assert paging._mapping(np.asarray(shared)[1:][:, 2]) is shared._mmap
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/statm")
@@ -533,3 +537,29 @@ def test_converting_a_large_csv_keeps_memory_far_below_the_data(tmp_path):
     base, peak, took, rows, data = (float(v) for v in out.stdout.split())
     assert rows == m and data == m * n * 8 / 2**20
     assert peak - base < data / 3, out.stdout
+
+
+# -- labels in little memory --------------------------------------------------------------------------
+@pytest.mark.parametrize("values", [
+    np.array([3, 1, 1, 7, 3] * 40, dtype=np.int8), np.array([3.0, 1.0, 1.0, 7.0, 3.0] * 40),
+    np.array([-2, 5] * 100, dtype=np.int64), np.arange(300) % 260, np.array([0.5, 1.5, 0.5] * 70),
+    np.arange(200, dtype=np.float32) / 7])
+def test_labels_encoded_a_block_at_a_time_and_compact(monkeypatch, values):
+    """encode_target reads numbers a block at a time (the same y, task and classes as in one
+    piece) and, with compact, numbers the classes in the smallest unsigned type."""
+    whole = readers.encode_target(values.astype(np.float64))
+    monkeypatch.setattr(readers, "ENCODE_ROWS", 16)
+    y, task, classes = readers.encode_target(values)
+    assert (task, classes) == whole[1:] and y.dtype == whole[0].dtype and np.array_equal(y, whole[0])
+    small, task, classes = readers.encode_target(values, compact=True)
+    assert (task, classes) == whole[1:] and np.array_equal(small, whole[0])
+    if task != "regression":
+        assert small.dtype == np.min_scalar_type(len(classes) - 1)
+
+
+def test_small_ints_keep_every_value():
+    for values in (np.array([0, 1, 1], np.int64), np.array([-3, 200], np.int64), np.array([2**40], np.int64)):
+        small = mapped._small_ints(values)
+        assert np.array_equal(small, values) and small.dtype.itemsize <= values.dtype.itemsize
+    assert mapped._small_ints(np.array([0, 1], np.int64)).dtype == np.uint8
+    assert mapped._small_ints(np.array([2**60 + 1], np.int64)).dtype == np.float64     # as other numbers go

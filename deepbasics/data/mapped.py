@@ -4,6 +4,7 @@
     convert(name, path, target, features=None, task="auto", dtype="float64",
             delimiter=",", progress=True)                                    -> MappedTable
     derived(table_or_X, order, mean, scale, tag, dtype=None)                  -> np.memmap (k, n)
+    split_ordered(table, order, n_fit, tag, standardize=True)                -> (np.memmap (k, n), mean, scale)
     standardize_block(block, mean, scale, dtype)                              -> ndarray
     feature_stats(X, rows_or_slice, block=65_536)                             -> (mean (n,), std (n,))
     release(X)                                                                -> None
@@ -17,7 +18,8 @@ the same cast to float32), and the errors are theirs, word for word.
 The cache (``cache_folder()``) holds one folder per entry, named by its key:
 
     <cache>/<key>/X.npy            (m, n) float64 or float32, C order
-    <cache>/<key>/y.npy            (m,) int64 class indices 0..k-1, or float64 regression values
+    <cache>/<key>/y.npy            (m,) class indices 0..k-1 (uint8 up to 256 classes), or float64
+                                   regression values
     <cache>/<key>/meta.json        feature names, classes, task, m, n, dtype, the source file's
                                    fingerprint and the options, the reader version
     <cache>/<key>/derived-<tag>-<dtype>.npy    (k, n) rows reordered and standardised (``derived``)
@@ -48,13 +50,14 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
 from ..errors import DeepBasicsError
-from ..learn.batching import release_pages as release  # noqa: F401  (mapped.release: part of this API)
+from ..learn import paging
+from ..learn.paging import release_pages as release  # noqa: F401  (mapped.release: part of this API)
 from . import readers
 from .splits import ROWS_PER_BLOCK as BLOCK_ROWS, gather_rows as _rows, standardize_block
 from .splits import feature_stats  # noqa: F401  (the statistics, beside the formula, in splits)
 
 CACHE_ENV = "DEEPBASICS_CACHE"
-READER_VERSION = 1               # part of every key: raise it when the conversion's output changes
+READER_VERSION = 2               # part of every key: raise it when the conversion's output changes
 FORMATS = ("csv", "parquet")
 MIB = 1 << 20
 STALE_SECONDS = 86_400           # a temporary folder untouched this long is left from a crash
@@ -80,7 +83,8 @@ class MappedTable(NamedTuple):
     """A converted table: ``datasets.Dataset``'s fields, then where it lives.
 
     X              (m, n) read-only np.memmap of X.npy, float64 or float32
-    y              (m,) in memory: int64 class indices 0..k-1, or float64 values (regression)
+    y              (m,) read-only np.memmap of y.npy: class indices 0..k-1 in the smallest unsigned
+                   type that holds them (uint8 up to 256 classes), or float64 values (regression)
     task           "binary", "multiclass" or "regression"
     feature_names  n names
     classes        k class names (the original labels), () for regression
@@ -89,7 +93,7 @@ class MappedTable(NamedTuple):
     folder         the entry's folder (Path)
     """
     X: np.memmap
-    y: np.ndarray
+    y: np.memmap
     task: str
     feature_names: tuple
     classes: tuple
@@ -209,6 +213,8 @@ def _build(work: Path, name, path: Path, target, features, task, kind, delimiter
     finally:
         out.close()
         bar.close()
+    if task != "regression":                   # class indices: a byte a row up to 256 classes
+        y = y.astype(np.min_scalar_type(max(len(classes) - 1, 0)))
     with open(work / "y.npy", "wb") as f:
         np.save(f, y, allow_pickle=False)
         f.flush()
@@ -241,7 +247,7 @@ def _open_entry(folder: Path, name: str) -> MappedTable | None:
         meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
         m, n = int(meta["m"]), int(meta["n"])
         X = np.load(folder / "X.npy", mmap_mode="r", allow_pickle=False)
-        y = np.load(folder / "y.npy", allow_pickle=False)
+        y = np.load(folder / "y.npy", mmap_mode="r", allow_pickle=False)
         if X.shape != (m, n) or X.dtype != np.dtype(meta["dtype"]) or y.shape != (m,) \
                 or len(meta["feature_names"]) != n:
             return None
@@ -392,9 +398,9 @@ def _encode_labels(chunks: list, task, source: str):
         del values
         labels = pa.chunked_array(chunks, pa.string())
         chunks.clear()
-        return readers._encode_strings(labels, task, source)
+        return readers._encode_strings(labels, task, source, compact=True)
     chunks.clear()
-    return readers.encode_target(values, task, source)
+    return readers.encode_target(values, task, source, compact=True)
 
 
 def _open_csv(source, layout, types: dict, on_bad_row, quoted: bool):
@@ -595,9 +601,9 @@ def _convert_parquet(path: Path, out: _GrowingNpy, target, features, task, kind,
                               else f"{path}: {source} has a missing value (data row {r + 1})")
     if isinstance(labels[0], np.ndarray):
         y, task, classes = readers.encode_target(np.concatenate(labels) if len(labels) > 1 else labels[0],
-                                                 task, source)
+                                                 task, source, compact=True)
     else:
-        y, task, classes = readers._encode_strings(pa.chunked_array(labels, pa.string()), task, source)
+        y, task, classes = readers._encode_strings(pa.chunked_array(labels, pa.string()), task, source, compact=True)
     return y, task, classes, features
 
 
@@ -610,7 +616,10 @@ def _parquet_block(batch, features, target, label_type, row0: int, out: _Growing
     column = batch.column(target)
     if pa.types.is_boolean(label_type):
         column = pc.if_else(column, readers._TRUE, readers._FALSE)
-    if readers._number_type(column.type):
+    if pa.types.is_integer(column.type) and not column.null_count and len(column):
+        values = _small_ints(readers._numpy(column))
+        missing = np.zeros(len(values), dtype=bool)
+    elif readers._number_type(column.type):
         values = readers._numpy(pc.cast(column, pa.float64(), safe=False))
         missing = np.isnan(values)
     else:
@@ -629,6 +638,15 @@ def _parquet_block(batch, features, target, label_type, row0: int, out: _Growing
     out.write(block)
     labels.append(values)
     return None
+
+
+def _small_ints(values: np.ndarray) -> np.ndarray:
+    """Integer labels in the smallest type that holds this block's range (a byte a row for 0/1),
+    or as float64 (what other numbers become) beyond 2**53, where float64 would round them."""
+    low, high = int(values.min()), int(values.max())
+    if max(-low, high) > 2**53:
+        return values.astype(np.float64)
+    return values.astype(np.result_type(np.min_scalar_type(low), np.min_scalar_type(high)), copy=False)
 
 
 # -- derived copies, standardising, statistics --------------------------------------------------------
@@ -669,6 +687,99 @@ def derived(table_or_X, order, mean, scale, tag: str, dtype=None) -> np.memmap:
         pass
     _write_derived(path, X, order.astype(np.int64, copy=False), mean, scale, kind)
     return np.load(path, mmap_mode="r", allow_pickle=False)
+
+
+def split_ordered(table: MappedTable, order, n_fit: int, tag: str, standardize: bool = True):
+    """(Xs, mean, scale): the rows X[order] as a read-only np.memmap of X's dtype, standardised
+    with the statistics of its first ``n_fit`` rows (``feature_stats``; mean 0 and scale 1 when
+    ``standardize`` is False), stored in the entry as derived-<tag>-<dtype>.npy with the
+    statistics beside it (.json). A later call with the same tag reopens both.
+
+    Three passes, each with the resident memory of a block: the rows gathered in ``order``
+    (``paging.gather``, CHUNK_BYTES of rows at a time) into a temporary file; the statistics
+    read forwards from it; the standardised rows written from it. The numbers are those of the
+    in-memory path bit for bit: the same rows in the same order, the same sums, the same formula.
+    """
+    X, order = table.X, np.asarray(order)
+    if not isinstance(tag, str) or not _TAG.fullmatch(tag):
+        raise DeepBasicsError(f"tag must be 1-64 letters, digits, '_', '.' or '-', got {tag!r}")
+    path = table.folder / f"derived-{tag}-{X.dtype.name}.npy"
+    found = _open_split_ordered(path, (len(order), X.shape[1]), X.dtype)
+    if found is not None:
+        return found
+    raw = _write_rows(path.parent, ".tmp-rows-", (len(order), X.shape[1]), X.dtype,
+                      (paging.gather(X, order[a:a + rows]) for a, rows in _chunks(len(order), X)))
+    try:
+        rows = np.load(raw, mmap_mode="r", allow_pickle=False)
+        if standardize:
+            mean, std = feature_stats(rows, slice(0, n_fit))
+            scale = np.where(std > 0, std, 1.0)
+            done = _write_rows(path.parent, ".tmp-derived-", rows.shape, X.dtype,
+                               (standardize_block(b, mean, scale, X.dtype) for _, _, b in paging.scan(rows)))
+        else:
+            mean, scale, done = np.zeros(X.shape[1]), np.ones(X.shape[1]), raw
+        del rows
+        _save_json(path.with_suffix(".json"), {"mean": mean.tolist(), "scale": scale.tolist()})
+        os.replace(done, path)
+    finally:
+        _unlink(raw)
+    return _open_split_ordered(path, (len(order), X.shape[1]), X.dtype)
+
+
+def _chunks(k: int, X):
+    """(first row, rows) of the pieces of k rows of X to gather at a time."""
+    rows = max(1, paging.CHUNK_BYTES // max(1, X[:1].nbytes))
+    return ((a, rows) for a in range(0, k, rows))
+
+
+def _open_split_ordered(path: Path, shape: tuple, kind):
+    """(X, mean, scale) of a split-ordered file written before, or None."""
+    try:
+        stats = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
+        found = np.load(path, mmap_mode="r", allow_pickle=False)
+        mean, scale = np.array(stats["mean"], dtype=np.float64), np.array(stats["scale"], dtype=np.float64)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if found.shape != shape or found.dtype != kind or mean.shape != scale.shape != (shape[1],):
+        return None
+    return found, mean, scale
+
+
+def _write_rows(folder: Path, prefix: str, shape: tuple, kind, blocks) -> str:
+    """A temporary .npy in ``folder`` of ``shape`` and ``kind`` from consecutive row blocks,
+    flushed to disk; returns its path (the caller renames or removes it)."""
+    try:
+        fd, work = tempfile.mkstemp(prefix=prefix, suffix=".npy", dir=folder)
+    except OSError as exc:
+        raise DeepBasicsError(f"cannot write into the data cache {folder}: {exc.strerror or exc}") from None
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.lib.format.write_array_header_1_0(f, {
+                "descr": np.lib.format.dtype_to_descr(np.dtype(kind)), "fortran_order": False, "shape": shape})
+            for block in blocks:
+                f.write(np.ascontiguousarray(block, dtype=kind))
+            f.flush()
+            os.fsync(f.fileno())
+    except OSError as exc:
+        _unlink(work)
+        raise DeepBasicsError(f"cannot write into the data cache {folder}: {exc.strerror or exc}") from None
+    except BaseException:
+        _unlink(work)
+        raise
+    return work
+
+
+def _save_json(path: Path, value: dict) -> None:
+    """``value`` as JSON at ``path``, written beside it and renamed into place (floats as repr:
+    they read back bit for bit)."""
+    fd, work = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(value, f)
+        os.replace(work, path)
+    except BaseException:
+        _unlink(work)
+        raise
 
 
 def _write_derived(path: Path, X, order: np.ndarray, mean, scale, kind) -> None:

@@ -54,8 +54,8 @@ ROWS_PER_COPY = 4_096        # rows of X written column by column at a time (409
 # -- Arrow <-> NumPy, from the buffers ------------------------------------------------------------
 # pyarrow's own bridges (to_numpy, pa.array, pa.scalar) consult pandas, and so import it when it is
 # installed (about half a second); the few conversions the readers need go through the buffers.
-_NUMPY_TYPES = {pa.float64(): np.float64, pa.float32(): np.float32, pa.int64(): np.int64,
-                pa.int32(): np.int32, pa.bool_(): np.bool_}
+_NUMPY_TYPES = {pa.float64(): np.float64, pa.float32(): np.float32, pa.bool_(): np.bool_,
+                **{getattr(pa, f"{s}int{b}")(): np.dtype(f"{s}int{b}") for s in ("", "u") for b in (8, 16, 32, 64)}}
 
 
 def _text(items) -> pa.Array:
@@ -79,7 +79,7 @@ def _bits(buffer, offset: int, length: int) -> np.ndarray:
 
 
 def _numpy(array) -> np.ndarray:
-    """An Arrow float64 / float32 / int32 / int64 / bool array (or chunked array) -> NumPy: a
+    """An Arrow float64 / float32 / integer / bool array (or chunked array) -> NumPy: a
     read-only view of Arrow's buffer for one chunk without nulls, else a copy; nulls become NaN
     (in a bool array, True)."""
     dtype = np.dtype(_NUMPY_TYPES[array.type])
@@ -134,60 +134,79 @@ def check_task(task) -> str:
 
 
 # -- the target -----------------------------------------------------------------------------------
-def encode_target(values, task: str = "auto", source: str = "target"):
+def encode_target(values, task: str = "auto", source: str = "target", compact: bool = False):
     """Labels -> (y, task, classes).
 
     ``values``: label strings (a list, a NumPy string array or an Arrow string array), or a NumPy
     array of numbers. Strings that all read as numbers count as numbers. task "auto": numbers with
     at most MAX_CLASSES_AUTO distinct whole values, or any non-numbers, are classes; other numbers
     are a regression target. Classes are sorted (numerically when they are numbers) and numbered
-    0..k-1; ``classes`` keeps their original spelling (numbers as "3" or "0.5").
+    0..k-1; ``classes`` keeps their original spelling (numbers as "3" or "0.5"). Class indices are
+    int64, or with ``compact`` the smallest unsigned type that holds them (uint8 up to 256).
     """
     check_task(task)
     if isinstance(values, np.ndarray) and values.dtype.kind in "iuf":
-        return _encode_numbers(values.astype(np.float64, copy=False), task, source)
+        numbers = values if values.dtype.kind in "iu" else values.astype(np.float64, copy=False)
+        return _encode_numbers(numbers, task, source, compact)
     if not isinstance(values, (pa.Array, pa.ChunkedArray)):
         values = _text([str(v) for v in (values.tolist() if isinstance(values, np.ndarray) else values)])
-    return _encode_strings(values, task, source)
+    return _encode_strings(values, task, source, compact)
 
 
-def _encode_numbers(numbers: np.ndarray, task: str, source: str):
-    whole = bool(np.all(np.isfinite(numbers))) and bool(np.all(numbers == np.round(numbers)))
+ENCODE_ROWS = 1 << 20          # labels checked and numbered this many at a time (memory: a block)
+
+
+def _blocks(values: np.ndarray):
+    return (values[a:a + ENCODE_ROWS] for a in range(0, len(values), ENCODE_ROWS))
+
+
+def _encode_numbers(numbers: np.ndarray, task: str, source: str, compact: bool = False):
+    """Numbers (m,), integers or float64 -> (y, task, classes); see ``encode_target``."""
+    floats = numbers.dtype.kind == "f"
+    finite = not floats or all(bool(np.isfinite(b).all()) for b in _blocks(numbers))
+    whole = finite and (not floats or all(bool((b == np.round(b)).all()) for b in _blocks(numbers)))
     if task == "auto" and not whole:
         task = "regression"
     if task == "regression":
-        if not np.all(np.isfinite(numbers)):
+        if not finite:
             raise DeepBasicsError(f"{source} contains NaN or infinite values")
-        return _own(numbers), "regression", ()
-    uniq, y = _unique_whole(numbers) if whole else (None, None)
+        return _own(numbers.astype(np.float64, copy=False)), "regression", ()
+    uniq, y = _unique_whole(numbers, compact) if whole else (None, None)
     if uniq is None:
-        uniq, y = np.unique(numbers, return_inverse=True)
+        uniq, y = np.unique(numbers.astype(np.float64, copy=False), return_inverse=True)
     if task == "auto" and len(uniq) > MAX_CLASSES_AUTO:
-        return _own(numbers), "regression", ()
-    return _classes(y, tuple(_tidy(v) for v in uniq), source)
+        return _own(numbers.astype(np.float64, copy=False)), "regression", ()
+    return _classes(y, tuple(_tidy(v) for v in uniq), source, compact)
 
 
-def _unique_whole(numbers: np.ndarray):
+def _unique_whole(numbers: np.ndarray, compact: bool = False):
     """np.unique(numbers, return_inverse=True) for whole numbers in a range no wider than the
-    array, by counting instead of sorting (linear time); (None, None) for a wider range."""
+    array, by counting instead of sorting (linear time, a block at a time), the inverse of the
+    smallest type when ``compact``; (None, None) for a wider range."""
     low, high = float(numbers.min()), float(numbers.max())
     if high - low >= max(1024, len(numbers)):
         return None, None
-    shifted = (numbers - low).astype(np.int64)
-    present = np.flatnonzero(np.bincount(shifted))
-    index = np.empty(int(high - low) + 1, dtype=np.int64)
+    span = int(high - low) + 1
+    counts = np.zeros(span, dtype=np.int64)
+    for b in _blocks(numbers):
+        counts += np.bincount((b - low).astype(np.int64), minlength=span)
+    present = np.flatnonzero(counts)
+    index = np.empty(span, dtype=np.min_scalar_type(max(len(present) - 1, 0)) if compact else np.int64)
     index[present] = np.arange(len(present))
-    return present + low, index[shifted]
+    y = np.empty(len(numbers), dtype=index.dtype)
+    for a, b in zip(range(0, len(numbers), ENCODE_ROWS), _blocks(numbers)):
+        y[a:a + len(b)] = index[(b - low).astype(np.int64)]
+    return present + low, y
 
 
-def _encode_strings(labels, task: str, source: str):
+def _encode_strings(labels, task: str, source: str, compact: bool = False):
     """Label strings (an Arrow array) -> (y, task, classes); numbers when every label reads as one."""
     try:
         numbers = pc.cast(pc.utf8_trim_whitespace(labels), pa.float64())
     except pa.ArrowInvalid:
         numbers = None
     if numbers is not None:
-        return _encode_numbers(_numpy(numbers), task, source)
+        return _encode_numbers(_numpy(numbers), task, source, compact)
     # Python's float() reads a few spellings Arrow does not ("1_000", other scripts' digits); it
     # decides over the distinct labels, and stops at the first that is not a number.
     uniq = pc.unique(labels)
@@ -198,14 +217,14 @@ def _encode_strings(labels, task: str, source: str):
     except ValueError:
         values = None
     if values is not None:
-        return _encode_numbers(values[codes], task, source)
+        return _encode_numbers(values[codes], task, source, compact)
     if task == "regression":
         bad = next(v for v in names if not _is_number(v))
         raise DeepBasicsError(f"{source} must be numeric for regression, found {bad!r}")
     order = sorted(range(len(names)), key=names.__getitem__)
     rank = np.empty(len(names), dtype=np.int64)
     rank[order] = np.arange(len(names))
-    return _classes(rank[codes], tuple(names[i] for i in order), source)
+    return _classes(rank[codes], tuple(names[i] for i in order), source, compact)
 
 
 def _own(values: np.ndarray) -> np.ndarray:
@@ -213,10 +232,11 @@ def _own(values: np.ndarray) -> np.ndarray:
     return values if values.flags.writeable else values.copy()
 
 
-def _classes(y: np.ndarray, classes: tuple, source: str):
+def _classes(y: np.ndarray, classes: tuple, source: str, compact: bool = False):
     if len(classes) < 2:
         raise DeepBasicsError(f"{source} has a single class ({classes[0]!r}); a classifier needs at least two")
-    return y.astype(np.int64, copy=False), ("binary" if len(classes) == 2 else "multiclass"), classes
+    kind = np.min_scalar_type(len(classes) - 1) if compact else np.int64
+    return y.astype(kind, copy=False), ("binary" if len(classes) == 2 else "multiclass"), classes
 
 
 def _is_number(text) -> bool:

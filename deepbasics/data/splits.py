@@ -17,7 +17,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..errors import DeepBasicsError
-from ..learn.batching import release_pages
+from ..learn.paging import gather, release_pages
 
 LARGE = 10_000
 SMALL_FRACTIONS = (0.70, 0.15, 0.15)
@@ -77,15 +77,21 @@ def _counts(n: int, fractions) -> tuple[int, int]:
     return n_val, n_test
 
 
-def _classes_in_order(y: np.ndarray, order: np.ndarray) -> list:
-    """The rows of each class (classes sorted), each in the order they take in ``order``. Labels
-    0..k-1 (what the readers give) are counted, not sorted; memory: a copy of y in that order."""
-    labels = y[order]
+def _class_sizes(labels: np.ndarray):
+    """(the classes, sorted; how many rows each has). Labels 0..k-1 (what the readers give) are
+    counted, not sorted."""
     if labels.dtype.kind in "iu" and len(labels) and labels.min() >= 0:
-        classes = np.flatnonzero(np.bincount(labels))
-    else:
-        classes = np.unique(labels)
-    return [order[labels == c] for c in classes]
+        counts = np.bincount(labels)
+        classes = np.flatnonzero(counts)
+        return classes, counts[classes]
+    return np.unique(labels, return_counts=True)
+
+
+def _shuffled(m: int, rng: np.random.Generator) -> np.ndarray:
+    """``rng.permutation(m)`` as int32 when m allows (half the memory; the same swaps)."""
+    order = np.arange(m, dtype=np.int32 if m < 2**31 else np.int64)
+    rng.shuffle(order)
+    return order
 
 
 def _largest_remainder(total: int, weights: np.ndarray, caps: np.ndarray) -> np.ndarray:
@@ -127,29 +133,46 @@ def split(y, fractions=None, *, seed: int = 0, stratify: bool = True, shuffle: b
         empty = np.zeros(0, dtype=np.int64)
         return Split(np.arange(m), empty, empty, f, False, int(seed))
     rng = np.random.default_rng(seed)
-    order = rng.permutation(m) if shuffle else np.arange(m)
+    order = _shuffled(m, rng) if shuffle else np.arange(m)
     if not (stratify and shuffle):
         val, test = order[m - n_test - n_val:m - n_test], order[m - n_test:]
         return Split(np.sort(order[:m - n_test - n_val]) if not shuffle else order[:m - n_test - n_val],
                      val, test, f, False, int(seed))
-    members = _classes_in_order(y, order)          # each class's rows, in shuffled order
-    sizes = np.array([len(g) for g in members])
+    part = _stratified_parts(gather(y, order), n_val, n_test)  # of each row of ``order``
+    train, val, test = (order[part == k] for k in (0, 1, 2))
+    return Split(train, val, test, f, True, int(seed))
+
+
+def _stratified_parts(labels: np.ndarray, n_val: int, n_test: int) -> np.ndarray:
+    """0 (train), 1 (validation) or 2 (test), a byte for each of the shuffled rows whose labels
+    are given: each class's first rows in that order go to validation, its next to test, in
+    proportion to the class's size (largest remainders). Memory: a class's positions at a time."""
+    classes, sizes = _class_sizes(labels)
     # A class keeps at least one example for training when it can.
     caps = np.maximum(sizes - 1, 0)
     val_k = _largest_remainder(n_val, sizes.astype(float), caps) if n_val else np.zeros_like(sizes)
     test_k = _largest_remainder(n_test, sizes.astype(float), caps - val_k) if n_test else np.zeros_like(sizes)
-    part = np.zeros(m, dtype=np.int8)             # 0 train, 1 validation, 2 test: a byte a row
-    for g, nv, nt in zip(members, val_k, test_k):
-        part[g[:nv]], part[g[nv:nv + nt]] = 1, 2
-    del members
-    # Each part in the shuffled order, so no part is sorted by class.
-    in_order = part[order]
-    train, val, test = (order[in_order == k] for k in (0, 1, 2))
-    return Split(train, val, test, f, True, int(seed))
+    part = np.zeros(len(labels), dtype=np.int8)
+    for c, nv, nt in zip(classes, val_k, test_k):
+        if nv + nt:
+            at = _first_places(labels, c, nv + nt)              # the class's first rows, in shuffled order
+            part[at[:nv]], part[at[nv:]] = 1, 2
+    return part
+
+
+def _first_places(labels: np.ndarray, c, k: int, block: int = 1 << 20) -> np.ndarray:
+    """np.flatnonzero(labels == c)[:k], a block at a time: memory for k places, not every row."""
+    found, count = [], 0
+    for a in range(0, len(labels), block):
+        if count >= k:
+            break
+        at = np.flatnonzero(labels[a:a + block] == c)[:k - count] + a
+        found.append(at)
+        count += len(at)
+    return np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
 
 
 ROWS_PER_BLOCK = 65_536      # rows a standardiser reads at a time: memory stays a block, not the data
-GATHER_ROWS = 8_192          # rows gathered from a memory map between releases of its pages
 
 
 class Standardizer(NamedTuple):
@@ -202,18 +225,9 @@ def standardize_block(block, mean, scale, dtype) -> np.ndarray:
 
 
 def gather_rows(X, idx: np.ndarray) -> np.ndarray:
-    """X[idx] as an in-memory array. From a memory map the rows are gathered in increasing file
-    order (read forwards), GATHER_ROWS at a time with the read pages released in between: rows
-    spread over the file touch most of its pages, and the resident set would grow to X's size."""
-    if not isinstance(X, np.memmap):
-        return np.asarray(X[idx])
-    by_place = np.argsort(idx, kind="stable")
-    out = np.empty((len(idx), X.shape[1]), dtype=X.dtype)
-    for start in range(0, len(idx), GATHER_ROWS):
-        part = by_place[start:start + GATHER_ROWS]
-        out[part] = X[idx[part]]
-        release_pages(X)
-    return out
+    """X[idx] as an in-memory array; from a memory map, read forwards with the pages released as
+    it goes (``learn.paging.gather``: rows spread over the file would otherwise bring it all in)."""
+    return gather(X, np.asarray(idx))
 
 
 def _row_blocks(X, rows_or_slice, block: int):
@@ -236,7 +250,8 @@ def _row_blocks(X, rows_or_slice, block: int):
 
     def get(start):
         values = np.array(piece(start), dtype=np.float64, order="C")     # a copy: X's pages can go
-        release_pages(X)
+        if isinstance(rows_or_slice, (slice, range)):
+            release_pages(X, rows[start:start + block].start, rows[start:start + block].stop)
         return values
     return len(rows), get
 

@@ -12,13 +12,12 @@ uninterrupted one, and nothing touches NumPy's global random state.
 """
 from __future__ import annotations
 
-import mmap
-
 from typing import NamedTuple
 
 import numpy as np
 
 from ..errors import DeepBasicsError
+from .paging import is_mapped, release_pages, scan  # noqa: F401  (is_mapped, release_pages: read here too)
 
 
 class Truncated(NamedTuple):
@@ -45,12 +44,14 @@ def epoch_order(m: int, epoch: int, shuffle_seed: int | None, rs: np.random.Rand
     """
     if isinstance(shuffle_seed, Truncated):
         return epoch_order(shuffle_seed.n, epoch, shuffle_seed.seed, rs)[:m]
+    order = np.arange(m, dtype=np.int32 if m < 2**31 else np.int64)    # int32: half the memory
     if shuffle_seed is None:
-        return np.arange(m)
+        return order
     if rs is None:
         rs = np.random.RandomState(0)
     rs.seed(shuffle_seed + epoch + 1)
-    return rs.permutation(m)
+    rs.shuffle(order)                  # = rs.permutation(m): the same swaps whatever the integer type
+    return order
 
 
 def epoch_orders(m: int, epochs, shuffle_seed: int | None) -> np.ndarray:
@@ -73,50 +74,11 @@ def batch_bounds(m: int, batch_size: int) -> list[tuple[int, int]]:
     return [(start, min(start + batch_size, m)) for start in range(0, m, batch_size)]
 
 
-RELEASE_EVERY = 4096     # mini-batches between two releases of a memory map's pages (~1M rows of 256)
-
-
-def release_pages(X) -> None:
-    """Let the pages a memory-mapped X (or a view of one) has read leave the process's resident
-    memory: madvise(MADV_DONTNEED) on the mapping behind it. The pages stay in the operating
-    system's page cache, so reading them again is a minor fault, not a disk read. Nothing for
-    ordinary arrays, copy-on-write maps (mode "c": the advice would drop their private changes),
-    or where the OS has no madvise."""
-    mapping = _mapping(X)
-    advice = getattr(mmap, "MADV_DONTNEED", None)
-    if mapping is None or advice is None or not hasattr(mapping, "madvise"):
-        return
-    try:
-        mapping.madvise(advice)
-    except (ValueError, OSError):             # a closed mapping, or an OS that refuses
-        pass
-
-
-def is_mapped(X) -> bool:
-    """Whether X is a memory map or a view of one (``np.asarray`` of a memmap is a plain view)."""
-    return _mapping(X) is not None
-
-
-def _mapping(X):
-    """The mmap behind an np.memmap or a view of one (found along ``.base``), or None."""
-    seen = 0
-    while X is not None and seen < 64:
-        if isinstance(X, np.memmap) and getattr(X, "_mmap", None) is not None:
-            return X._mmap if getattr(X, "mode", "c") in ("r", "r+", "w+") else None
-        X, seen = getattr(X, "base", None), seen + 1
-    return None
-
-
 # -- examples as the engines read them ------------------------------------------------------------
 def all_finite(arr: np.ndarray, rows: int = 16384) -> bool:
     """Whether every value is finite, checked a block of rows at a time: np.isfinite on the
     whole array would hold a boolean copy of it (a quarter of a float32 dataset's size)."""
-    for i in range(0, arr.shape[0], rows):
-        finite = bool(np.isfinite(arr[i:i + rows]).all())
-        release_pages(arr)                  # a memory map's pages read so far leave the resident set
-        if not finite:
-            return False
-    return True
+    return all(bool(np.isfinite(block).all()) for _, _, block in scan(arr, rows))
 
 
 def as_features(X, name: str = "X") -> np.ndarray:

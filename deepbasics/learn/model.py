@@ -19,7 +19,8 @@ from ..nn.activations import Sigmoid, Softmax
 from ..nn.dense import Dense
 from ..nn.layer import Context, Layer
 from ..nn.network import build, forward, fuse_output
-from .batching import as_features, draw_seed, release_pages
+from .batching import as_features, draw_seed
+from .paging import scan
 from .fit import Batching, FitOptions, Monitoring, Objective, Placement, fit as run_fit
 from .history import History
 
@@ -226,14 +227,12 @@ class Sequential:
         X = as_features(X)
         if X.shape[1] != self.input_dim:
             raise DeepBasicsError(f"X has {X.shape[1]} features but the model expects {self.input_dim}")
-        ctx = Context(xp=np, train=False)
         n = len(self.layers) if upto is None else upto
-        outs = []
-        for i in range(0, X.shape[0], PREDICT_CHUNK):
-            outs.append(forward(self.layers[:n], self.params[:n], self.state[:n], X[i:i + PREDICT_CHUNK], ctx)[0])
-            if len(outs) % 64 == 0:
-                release_pages(X)       # a memory-mapped X: the rows done leave the resident set
-        return np.concatenate(outs, axis=0)
+        return np.concatenate([self._forward_rows(block, n) for _, _, block in scan(X, PREDICT_CHUNK)], axis=0)
+
+    def _forward_rows(self, X, upto: int) -> np.ndarray:
+        """The output of the first ``upto`` layers for rows X, in evaluation mode."""
+        return forward(self.layers[:upto], self.params[:upto], self.state[:upto], X, Context(xp=np, train=False))[0]
 
     def _task(self) -> str:
         last = self.layers[-1]
@@ -266,29 +265,43 @@ class Sequential:
         return self._labels(self._output(X))
 
     def evaluate(self, X, y, loss=None) -> dict:
-        """Mean loss and, for classifiers, accuracy: {'loss': ..., 'accuracy': ...}."""
+        """Mean loss and, for classifiers, accuracy: {'loss': ..., 'accuracy': ...}.
+
+        Computed PREDICT_CHUNK rows at a time (memory: the per-example losses, (m,), and one
+        chunk's activations; a memory-mapped X is read once, forwards); the mean is NumPy's over
+        the (m,) losses, as if the whole X had gone through at once."""
         loss = losses.get(loss) if loss is not None else (self.loss or self._default_loss())
         self._require_built()
         Y = loss.targets(y, self.n_out)
+        X = as_features(X)
+        if X.shape[1] != self.input_dim:
+            raise DeepBasicsError(f"X has {X.shape[1]} features but the model expects {self.input_dim}")
+        if X.shape[0] != Y.shape[0]:
+            raise DeepBasicsError(f"X has {X.shape[0]} examples but y has {Y.shape[0]}")
+        task = self._task()
+        values, right = np.empty(len(Y)), np.empty(len(Y), dtype=bool)
+        for start, stop, block in scan(X, PREDICT_CHUNK):
+            out, values[start:stop] = self._block_loss(block, Y[start:stop], loss)
+            if task == "binary":
+                right[start:stop] = self._labels(out) == Y[start:stop, 0]
+            elif task == "multiclass":
+                right[start:stop] = self._labels(out) == np.argmax(Y[start:stop], axis=1)
+        result = {"loss": float(np.mean(values))}
+        if task in ("binary", "multiclass"):
+            result["accuracy"] = float(np.mean(right))
+        return result
+
+    def _block_loss(self, X, Y, loss):
+        """(the model's output, the per-example losses (k,)) for rows X with targets Y."""
         body, fused = fuse_output(self.layers, loss)
         if len(body) < len(self.layers):       # loss from the logits: exact, never log(0)
-            logits = self._output(X, upto=len(body))
+            logits = self._forward_rows(X, len(body))
             out = self.layers[-1].forward((), (), logits, Context(xp=np, train=False))[0]
-            value = fused.forward(logits, Y, np) if len(logits) == len(Y) else None
-        else:
-            out = self._output(X)
-            if loss.output_activation is not None and not getattr(loss, "from_logits", False):
-                loss = loss.from_logits_version()  # the model's output is a logit
-            value = loss.forward(out, Y, np) if len(out) == len(Y) else None
-        if value is None:
-            raise DeepBasicsError(f"X has {out.shape[0]} examples but y has {Y.shape[0]}")
-        result = {"loss": float(np.mean(value))}
-        task = self._task()
-        if task == "binary":
-            result["accuracy"] = float(np.mean(self._labels(out) == Y[:, 0]))
-        elif task == "multiclass":
-            result["accuracy"] = float(np.mean(self._labels(out) == np.argmax(Y, axis=1)))
-        return result
+            return out, fused.forward(logits, Y, np)
+        out = self._forward_rows(X, len(self.layers))
+        if loss.output_activation is not None and not getattr(loss, "from_logits", False):
+            loss = loss.from_logits_version()  # the model's output is a logit
+        return out, loss.forward(out, Y, np)
 
     def _default_loss(self):
         last = self.layers[-1]

@@ -26,7 +26,7 @@ import numpy as np
 
 from ..data import datasets
 from ..data.splits import ROWS_PER_BLOCK, Split, Standardizer, split
-from ..learn.batching import release_pages
+from ..learn.paging import gather, scan
 from .schema import TABLES, Config
 
 MAP_ABOVE = 0.25          # "auto" maps a table whose X would take more than this share of free memory
@@ -82,26 +82,29 @@ class Prepared:
     def _fingerprint(self) -> str:
         h = hashlib.sha256()
         for a in (self.X_train, self.y_train):          # block by block: no copy of the data
-            flat = a.reshape(len(a), -1) if len(a) else a
-            for i in range(0, len(a), ROWS_PER_BLOCK):
-                h.update(memoryview(np.ascontiguousarray(flat[i:i + ROWS_PER_BLOCK])).cast("B"))
-                release_pages(a)
+            wide = np.int64 if a.dtype.kind in "iub" else None   # labels hash alike in any integer type
+            for _, _, block in scan(a.reshape(len(a), -1) if len(a) else a, ROWS_PER_BLOCK):
+                h.update(memoryview(np.ascontiguousarray(block, dtype=wide)).cast("B"))
         return h.hexdigest()
 
 
 def prepare(cfg: Config) -> Prepared:
     """Load the data set, split it and standardise it (fitted on the training split)."""
-    mapping = maps(cfg)
-    data = _load(cfg, mapping)
+    data = _load(cfg, maps(cfg))
     classify = data.task != "regression"
     parts = split(data.y, cfg.split.fractions, seed=cfg.split.seed, stratify=cfg.split.stratify and classify,
                   shuffle=cfg.split.shuffle)
     order = np.concatenate([parts.train, parts.val, parts.test])
     n_train = len(parts.train)
-    scaler = Standardizer.fit(data.X, order[:n_train]) if cfg.data.standardize \
-        else Standardizer.identity(data.X.shape[1])
-    X = _in_split_order(data, order, scaler, np.dtype(cfg.train.dtype), data.source)
-    return Prepared(data.dataset._replace(X=X, y=data.y[order]), parts, scaler, n_train, len(parts.val))
+    if data.source is not None:
+        X, scaler = _mapped_in_split_order(data.source, order, n_train, cfg.data.standardize)
+    else:
+        scaler = Standardizer.fit(data.X, order[:n_train]) if cfg.data.standardize \
+            else Standardizer.identity(data.X.shape[1])
+        out = np.empty((len(order), data.X.shape[1]), dtype=np.dtype(cfg.train.dtype))
+        X = scaler.transform_rows(data.X, order, out)
+    y = gather(data.y, order)
+    return Prepared(data.dataset._replace(X=X, y=y), parts, scaler, n_train, len(parts.val))
 
 
 def maps(cfg: Config) -> bool:
@@ -142,14 +145,14 @@ def _load(cfg: Config, mapping: bool) -> _Loaded:
     return _Loaded(data)
 
 
-def _in_split_order(data: _Loaded, order: np.ndarray, scaler: Standardizer, dtype: np.dtype, table):
-    """X[order], standardised, in ``dtype``: in memory, or written into the memory-mapped cache."""
-    if table is None:
-        out = np.empty((len(order), data.X.shape[1]), dtype=dtype)
-        return scaler.transform_rows(data.X, order, out)
+def _mapped_in_split_order(table, order: np.ndarray, n_train: int, standardize: bool):
+    """(X[order] standardised, as a memory map in the cache; the Standardizer): see
+    ``mapped.split_ordered``. The file's tag is a digest of the order and the choices."""
     from ..data import mapped
-    tag = hashlib.sha256(order.tobytes() + scaler.mean.tobytes() + scaler.scale.tobytes()).hexdigest()[:32]
-    return mapped.derived(table, order, scaler.mean, scaler.scale, tag, dtype.name)
+    digest = hashlib.sha256(memoryview(np.ascontiguousarray(order)).cast("B"))
+    digest.update(f"{order.dtype.name}/{n_train}/{bool(standardize)}".encode())
+    X, mean, scale = mapped.split_ordered(table, order, n_train, digest.hexdigest()[:32], standardize)
+    return X, Standardizer(mean, scale)
 
 
 def _table_bytes(d, itemsize: int) -> float:

@@ -13,7 +13,8 @@ import contextlib
 
 import numpy as np
 
-from ..batching import RELEASE_EVERY, batch_bounds, epoch_order, release_pages
+from ..batching import batch_bounds, epoch_order
+from ..paging import epoch_batches
 from ...nn.layer import Context
 from ...nn.rand import step_key
 from ..step import Setup, TrainState, train_step
@@ -34,8 +35,9 @@ def _one_blas_thread():
 
 
 class NumpyEngine:
-    """Runs epochs eagerly. Batches are gathered by index (the dataset is never copied whole)
-    and converted to the parameters' dtype as they are gathered."""
+    """Runs epochs eagerly. Batches are gathered by index (the dataset is never copied whole;
+    from a memory map, a chunk of the epoch's rows at a time: ``paging.epoch_batches``) and
+    converted to the parameters' dtype as they are gathered."""
 
     name = "numpy"
 
@@ -70,16 +72,12 @@ class NumpyEngine:
             rates = self._typed_rates[epoch]
             ctx = Context(xp=np, train=True)
             total = 0.0
-            for k, (a, b) in enumerate(self.bounds):
+            for k, (xb, yb) in enumerate(epoch_batches(X, Y, order, self.bounds)):
                 if self.noise_seed is not None:       # the update's own key (see deepbasics.rand)
                     ctx = ctx._replace(rng=step_key(self.noise_seed, epoch * len(self.bounds) + k))
-                idx = order[a:b]
-                xb, yb = X.take(idx, axis=0), Y.take(idx, axis=0)   # = X[idx], 4x cheaper
                 if cast:
                     xb, yb = xb.astype(dtype), yb.astype(dtype)
                 state, loss_sum = train_step(self.setup, state, xb, yb, rates[k], ctx)
                 total += float(loss_sum)       # summed in float64 whatever the dtype
-                if (k + 1) % RELEASE_EVERY == 0:
-                    release_pages(X)           # a memory-mapped X: resident memory stays a few batches
             costs.append(total / self.m)
         return state, np.asarray(costs, dtype=np.float64)
