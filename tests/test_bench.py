@@ -148,3 +148,27 @@ def test_large_data_workload_quick_gives_every_contender_a_number(tmp_path, caps
     assert mapped["x_mb"] == pytest.approx(4 * 100_000 * 20 / 2**20) and mapped["fit_anon_mb"] < mapped["x_mb"] / 2
     costs = [got[("L epoch", name)]["costs"][-1] for name in bench.L_TRAINERS]
     assert max(costs) - min(costs) < 0.01      # the same network, data and optimizer everywhere
+
+
+def test_xl_workload_trains_from_the_map_twice(tmp_path, monkeypatch, capsys):
+    """XL (here at 200,000 rows): the table written a row group at a time, then two whole
+    `deepbasics train` runs from the memory-mapped cache, each with its time and peak memory."""
+    monkeypatch.setattr(bench, "XL_ROWS_QUICK", 200_000)
+    monkeypatch.setattr(bench, "XL_BLOCK", 64_000)
+    out = tmp_path / "xl.json"
+    assert main(["bench", "--workload", "XL", "--quick", "--json", str(out), "--quiet"]) == 0
+    rows = {r["contender"]: r for r in json.loads(out.read_text())["rows"] if r["workload"] == "XL train"}
+    assert set(rows) == {"deepbasics train, first run (converts)", "deepbasics train, second run (cached)"}
+    for row in rows.values():
+        assert row["seconds"] > 0 and row["peak_mb"] > row["imports_mb"] > 0 and row["engine"] == "numpy"
+    assert "200,000 x 20 float32 + label" in capsys.readouterr().out
+
+
+def test_xl_table_is_written_in_row_groups(tmp_path, monkeypatch):
+    import pyarrow.parquet as pq
+    monkeypatch.setattr(bench, "XL_BLOCK", 1_000)
+    bench.xl_table(tmp_path / "t.parquet", 2_500, n=3)
+    meta = pq.ParquetFile(tmp_path / "t.parquet").metadata
+    assert (meta.num_rows, meta.num_row_groups, meta.num_columns) == (2_500, 3, 4)
+    labels = pq.read_table(tmp_path / "t.parquet").column("label").to_numpy()
+    assert set(np.unique(labels)) == {0, 1}

@@ -21,14 +21,18 @@ def register(sub) -> None:
                     "  L        large data: reading a 1,000,000 x 20 CSV and Parquet file (deepbasics, pandas,\n"
                     "           pyarrow: time and peak memory), one epoch of a 20-64-32-1 network (engine auto,\n"
                     "           numpy, a memory-mapped X, PyTorch), peak memory of deepbasics train\n"
+                    "  XL       a table bigger than memory: deepbasics train of one epoch over a 50,000,000 x 20\n"
+                    "           float32 Parquet table (4 GB) from the memory-mapped cache, first and cached run,\n"
+                    "           peak memory (writes ~8 GB in a temporary folder; only when named)\n"
                     "Speed is machine-dependent; nothing is asserted.",
         epilog="examples:\n  deepbasics bench --workload S\n  deepbasics bench --quick --json out/bench.json\n"
                "  deepbasics bench --workload L --json large.json\n"
                "  deepbasics bench --workload S W --reference ../shared/reference/seed_reference.py")
     p.add_argument("--workload", nargs="+", default=None, metavar="NAME",
-                   help="S, demo, W, D, scaling, auto and/or L (default: all)")
+                   help="S, demo, W, D, scaling, auto, vmap, L and/or XL (default: all but XL)")
     p.add_argument("--quick", action="store_true",
-                   help="smaller sizes (2 of the 7 runs, m up to 1e5, 100,000 rows for L, ...): a few minutes in all")
+                   help="smaller sizes (2 of the 7 runs, m up to 1e5, 100,000 rows for L, 2,000,000 for XL, ...): "
+                        "a few minutes in all")
     p.add_argument("--reference", metavar="PATH",
                    help="the document's code to time on S (default: ../shared/reference/seed_reference.py "
                         "beside the project, or $DEEPBASICS_REFERENCE, when present)")
@@ -41,7 +45,7 @@ def register(sub) -> None:
 def run(args) -> int:
     from ..studies import bench
     from ..fileio import atomic_write_text
-    workloads = args.workload or list(bench.WORKLOADS)
+    workloads = args.workload or list(bench.DEFAULT_WORKLOADS)
     reference = None if args.no_reference else (Path(args.reference) if args.reference else bench.default_reference())
     say = (lambda *_: None) if args.quiet else (lambda msg: print(msg, flush=True))
     results = bench.run(workloads, quick=args.quick, reference=reference, say=say)

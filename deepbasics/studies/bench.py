@@ -59,7 +59,8 @@ from ..nn.dense import Dense
 from ..errors import DeepBasicsError
 from ..learn.model import Sequential
 
-WORKLOADS = ("S", "demo", "W", "D", "scaling", "auto", "vmap", "L")
+WORKLOADS = ("S", "demo", "W", "D", "scaling", "auto", "vmap", "L", "XL")
+DEFAULT_WORKLOADS = WORKLOADS[:-1]     # XL writes 8 GB and runs for many minutes: only when asked
 AUTO_ALL_CORES = "deepbasics auto, warm cache, all cores"
 REFERENCE_ENV = "DEEPBASICS_REFERENCE"
 S_RUNS_QUICK = ("gd_update_lr", "adam_sched")
@@ -898,6 +899,76 @@ def bench_l(quick: bool, say) -> list[dict]:
         return rows + bench_l_command(paths, Path(tmp), say)
 
 
+# -- XL: a table bigger than memory, trained from the memory-mapped cache ---------------------------
+XL_ROWS, XL_ROWS_QUICK, XL_BLOCK = 50_000_000, 2_000_000, 1_000_000
+
+XL_CONFIG = """name = "xl"
+
+[data]
+name = "parquet"
+path = {path}
+target = "label"
+memory = "map"
+
+[model]
+hidden = [64, 32]
+
+[train]
+epochs = 1
+batch_size = 256
+dtype = "float32"
+
+[optimizer]
+name = "adam"
+"""
+
+
+def xl_table(path: Path, m: int, n: int = L_FEATURES, seed: int = L_SEED) -> None:
+    """An m x n float32 Parquet table (N(0, 1) columns f0.., a 0/1 int8 ``label`` from a fixed
+    linear rule plus noise), written XL_BLOCK rows (one row group) at a time: memory stays a block."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    rng = np.random.default_rng(seed)
+    w = rng.standard_normal(n)
+    writer = None
+    try:
+        for start in range(0, m, XL_BLOCK):
+            X = rng.standard_normal((min(XL_BLOCK, m - start), n)).astype(np.float32)
+            label = (X @ w + rng.standard_normal(len(X)) > 0).astype(np.int8)
+            table = pa.table({**{f"f{j}": X[:, j] for j in range(n)}, "label": label})
+            writer = writer or pq.ParquetWriter(path, table.schema, compression="none")
+            writer.write_table(table)
+    finally:
+        if writer is not None:
+            writer.close()
+
+
+def bench_xl(quick: bool, say) -> list[dict]:
+    """``deepbasics train`` of one epoch over a 50M x 20 float32 Parquet table with data.memory =
+    "map", twice in fresh processes: the first converts the file into an empty cache, the second
+    finds it there. Peak resident memory of each, beside a process that only imports."""
+    m = XL_ROWS_QUICK if quick else XL_ROWS
+    with tempfile.TemporaryDirectory(prefix="deepbasics-xl-") as tmp:
+        folder = Path(tmp)
+        say(f"XL: writing a {m:,} x {L_FEATURES} float32 Parquet table ...")
+        xl_table(folder / "xl.parquet", m)
+        config = folder / "xl.toml"
+        config.write_text(XL_CONFIG.format(path=json.dumps(str(folder / "xl.parquet"))))
+        env = {**os.environ, "DEEPBASICS_CACHE": str(folder / "cache")}
+        imports = _child("read", {"contender": None, "modules": ["deepbasics.cli", "deepbasics.learn.engines.numpy_engine"]})
+        rows = [_row("XL", f"{m:,} x {L_FEATURES} float32 + label", None,
+                     note=f"Parquet {os.path.getsize(folder / 'xl.parquet') / 2**20:.0f} MB, "
+                          f"X {m * L_FEATURES * 4 / 2**20:.0f} MB; data.memory = \"map\"")]
+        for name in ("first run (converts)", "second run (cached)"):
+            say(f"XL: deepbasics train, {name} (fresh process) ...")
+            out = _child("command", {"config": str(config), "out": str(folder / "report")}, env=env, timeout=7200)
+            rows.append(_row("XL train", f"deepbasics train, {name}", out["seconds"], peak_mb=out["peak_mb"],
+                             imports_mb=imports["peak_mb"], engine=out["engine"],
+                             note=f"whole command, 1 epoch: peak RSS {out['peak_mb']:.0f} MB "
+                                  f"(imports {imports['peak_mb']:.0f})"))
+        return rows
+
+
 # -- targets and the table ------------------------------------------------------------------------
 def targets(rows) -> list[dict]:
     """The ratios the project aims at, from the measured rows (None where not measured)."""
@@ -951,7 +1022,7 @@ def run(workloads, *, quick: bool = False, reference: Path | None = None, say=pr
                "auto": lambda: bench_auto(quick, say), "vmap": lambda: bench_vmap(quick, say),
                "W": lambda: bench_w(quick, say),
                "D": lambda: bench_d(quick, say), "scaling": lambda: bench_scaling(quick, say),
-               "L": lambda: bench_l(quick, say)}
+               "L": lambda: bench_l(quick, say), "XL": lambda: bench_xl(quick, say)}
     start = time.perf_counter()
     for w in workloads:
         results["rows"] += benches[w]()
