@@ -25,15 +25,18 @@ def mapped_X(tmp_path_factory):
 def test_gather_equals_indexing(mapped_X, idx, rows):
     X, M = mapped_X                    # module-scoped and read only: the same for every input
     idx = np.asarray(idx, dtype=np.int64)
-    old, paging.GATHER_ROWS = paging.GATHER_ROWS, rows
+    old = paging.GATHER_ROWS, paging.GATHER_PIECE, paging.CHUNK_BYTES
+    paging.GATHER_ROWS, paging.GATHER_PIECE, paging.CHUNK_BYTES = rows, max(rows, 100), 1   # the sorted path
     try:
         assert np.array_equal(paging.gather(M, idx), X[idx])            # repeats and any order
         assert np.array_equal(paging.gather(X, idx), X[idx])            # in memory: take
         view = np.asarray(M)[100:]
         inside = idx[idx < len(view)]
         assert np.array_equal(paging.gather(view, inside), X[100:][inside])
+        paging.CHUNK_BYTES = 1 << 30                                  # a small map: read directly
+        assert np.array_equal(paging.gather(M, idx), X[idx])
     finally:
-        paging.GATHER_ROWS = old
+        paging.GATHER_ROWS, paging.GATHER_PIECE, paging.CHUNK_BYTES = old
 
 
 def test_gather_of_labels_and_into_a_buffer(tmp_path):

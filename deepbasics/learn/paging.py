@@ -104,15 +104,20 @@ def _sorted_places(idx: np.ndarray):
 
 
 def gather(X, idx, out: np.ndarray | None = None) -> np.ndarray:
-    """out[i] = X[idx[i]] (rows of X, of X's dtype). From a memory map, GATHER_PIECE indices at a
-    time, the rows are read in increasing file order, GATHER_ROWS at a time, and the pages of each
-    span released before the next: the resident set holds ``out``, a piece's sorted indices and
-    one span, however spread the indices are."""
+    """out[i] = X[idx[i]] (rows of X, of X's dtype). From a memory map larger than CHUNK_BYTES,
+    GATHER_PIECE indices at a time, the rows are read in increasing file order, GATHER_ROWS at a
+    time, and the pages of each span released before the next: the resident set holds ``out``, a
+    piece's sorted indices and one span, however spread the indices are. A smaller map is
+    gathered directly and released whole after."""
     idx = np.asarray(idx)
     if out is None:
         out = np.empty((len(idx),) + X.shape[1:], dtype=X.dtype)
     if not is_mapped(X):
         return np.take(X, idx, axis=0, out=out)
+    if X.nbytes <= CHUNK_BYTES:               # a small map: read as it comes, then let it all go
+        np.take(X, idx, axis=0, out=out)
+        release_pages(X)
+        return out
     for first in range(0, len(idx), GATHER_PIECE):         # the sort's memory: a piece's indices
         rows, places = _sorted_places(idx[first:first + GATHER_PIECE])
         for a in range(0, len(rows), GATHER_ROWS):
