@@ -82,6 +82,51 @@ def test_a_diverged_run_is_reported_not_fatal(tmp_path):
     assert "diverged" in page and "smaller learning rate" in page
 
 
+def test_every_run_says_which_engine_and_dtype_trained_it(moons_results, tmp_path):
+    cfg, results = moons_results
+    report.write(results, cfg, tmp_path, wall_seconds=1.5)
+    data = json.loads((tmp_path / "results.json").read_text())
+    for run in data["runs"]:
+        params = run["history"]["params"]
+        assert run["engine"] == params["engine"] in ("numpy", "jax")
+        assert run["dtype"] == params["dtype"] == "float64"
+        assert params["epochs"] == 40 and params["batch_size"] == 64 and params["shuffle_seed"] == 10
+    summary = (tmp_path / "summary.md").read_text()
+    assert next(line for line in summary.splitlines() if line.startswith("| run |")).endswith("| engine |")
+    assert f"| {results[0].engine}, float64 |" in summary
+    assert f"<td>{results[0].engine}, float64</td>" in (tmp_path / "report.html").read_text()
+
+
+def test_early_stopping_is_said_in_the_line_the_summary_and_the_report(tmp_path):
+    from deepbasics.cli.common import result_line
+    cfg = config.load("moons_adam", ["train.epochs=300", "optimizer.lr=0.05",
+                                     "train.early_stopping={monitor='val_loss', patience=5, restore_best_weights=true}"])
+    r = experiment.run("adam", cfg)
+    stopped = r.history["stopped"]
+    assert r.status == "ok" and r.epochs_done == stopped["epoch"] + 1 < 300
+    note = (f"stopped early after {r.epochs_done} of 300 epochs: val_loss did not improve for 5 epochs "
+            f"(best {stopped['best']:.6g} at epoch {stopped['best_epoch'] + 1}, whose weights were restored)")
+    assert r.stop_note() == note
+    first, second = result_line(r).splitlines()
+    assert f"epochs {r.epochs_done} " in first and second.strip() == note
+    report.write([r], cfg, tmp_path, wall_seconds=0.1)
+    summary = (tmp_path / "summary.md").read_text()
+    assert "| stopped early |" in summary and f"- adam: {note}" in summary
+    page = (tmp_path / "report.html").read_text()
+    assert "stopped early</span>" in page and f'<p class="note stopped">adam: {note}</p>' in page
+
+
+def test_a_run_that_did_not_stop_early_says_nothing_of_it(moons_results):
+    _, results = moons_results
+    assert all(r.stop_note() == "" and len(common_lines(r)) == 1 for r in results)
+    assert [row["status"] for row in report.rows(results)] == ["ok"] * 3
+
+
+def common_lines(r):
+    from deepbasics.cli.common import result_line
+    return result_line(r).splitlines()
+
+
 def test_rows_and_best_run(moons_results):
     _, results = moons_results
     table = report.rows(results)

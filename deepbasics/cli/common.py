@@ -101,7 +101,8 @@ def check_runs(runs) -> dict:
 
 
 def result_line(r) -> str:
-    """One line per finished run: epochs, last cost, accuracy (or loss) on each split, time."""
+    """One line per finished run: epochs, last cost, accuracy (or loss) on each split, time and
+    engine; a run that early stopping ended says so on a second line, with the reason."""
     parts = []
     for part in ("train", "val", "test"):
         m = r.metrics.get(part)
@@ -111,8 +112,11 @@ def result_line(r) -> str:
             parts.append(f"{part} loss {m['loss']:.6g}")
     cost = (r.history.get("history", {}).get("cost") or [math.nan])[-1]
     status = "" if r.status == "ok" else f"  [{r.status}]"
-    return (f"{r.label:<20} epochs {r.epochs_done:<6} cost {cost:<10.6g}  {'  '.join(parts)}  "
-            f"({r.seconds:.1f} s){status}")
+    engine = ", ".join(filter(None, [r.engine, r.dtype if r.dtype != "float64" else ""]))
+    line = (f"{r.label:<20} epochs {r.epochs_done:<6} cost {cost:<10.6g}  {'  '.join(parts)}  "
+            f"({r.seconds:.1f} s{', ' + engine if engine else ''}){status}")
+    note = r.stop_note()
+    return f"{line}\n{'':<20} {note}" if note else line
 
 
 # -- running several runs ------------------------------------------------------------------------

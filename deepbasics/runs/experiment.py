@@ -136,6 +136,34 @@ class RunResult:
     confusion_on: str = ""
     standardized: bool = False
     n_params: int = 0
+    engine: str = ""                   # the engine that trained it ("auto" resolved): numpy | jax
+    dtype: str = ""                    # float64 | float32
+
+    @property
+    def stopped(self) -> dict | None:
+        """Where and why early stopping ended the run (``History.stopped``), or None."""
+        return self.history.get("stopped") or None
+
+    def stop_note(self) -> str:
+        """What early stopping did, in a sentence, epochs counted from 1 as in the report: 'stopped
+        early after 116 of 200 epochs: val_loss did not improve for 20 epochs (best 0.0812 at
+        epoch 96, whose weights were restored)'; '' when it did not stop the run."""
+        s = self.stopped
+        if not s:
+            return ""
+        planned = (self.history.get("params") or {}).get("epochs") or (self.config.get("train") or {}).get("epochs")
+        rule = (self.history.get("params") or {}).get("early_stopping") or {}
+        patience, every = rule.get("patience"), (self.config.get("train") or {}).get("validation_freq") or 1
+        unit = "epoch" if every == 1 or s["monitor"] == "cost" else "validation"
+        waited = f" for {patience} {unit}{'s' if patience != 1 else ''}" if patience else ""
+        if unit == "validation":
+            waited += f" (one every {every} epochs)"
+        kept = "whose weights were restored" if s.get("restored") else "the last epoch's weights kept"
+        best = s.get("best")
+        best_text = f"best {best:.6g} at epoch {s['best_epoch'] + 1}" if best is not None else "no best value"
+        of = f" of {planned:,}" if planned else ""
+        return (f"stopped early after {s['epoch'] + 1:,}{of} epochs: {s['monitor']} did not improve{waited} "
+                f"({best_text}, {kept})")
 
     def to_json(self) -> dict:
         """The result without the large arrays, JSON-safe (NaN as null). _json_safe builds new
@@ -172,7 +200,7 @@ def _merge(previous: dict | None, history: History) -> History:
     """A checkpoint's history followed by the epochs trained since (diagnostics too)."""
     if not previous:
         return history
-    merged = History(previous.get("params"))
+    merged = History({**(previous.get("params") or {}), **history.params})
     merged.diagnostics = list(previous.get("diagnostics", [])) + list(history.diagnostics)
     merged.stopped = history.stopped or previous.get("stopped")
     cols = {k: [np.nan if v is None else v for v in vals] for k, vals in previous["history"].items()}
@@ -214,6 +242,8 @@ def _run(label, cfg, prepared, *, progress, checkpoint, checkpoint_every, resume
     result.seconds = time.perf_counter() - start
     result.epochs_done = int(run_.model.epochs_done)
     result.history = run_.history_so_far().to_dict()
+    result.engine = result.history["params"].get("engine") or run_.model.engine_used or ""
+    result.dtype = result.history["params"].get("dtype") or run_.cfg.train.dtype
     if checkpoint:       # the final weights, or the last good ones of a diverged run
         m = run_.model
         ckpt_io.save(checkpoint, params=m.params, state=m.state, opt_state=m.opt_state,
@@ -291,12 +321,14 @@ class _Run:
                                         initial_epoch=self.initial, on_epoch=recorder,
                                         **fit_arguments(self.cfg, self.loss, validation_of(self.prepared)))
                 self.history.diagnostics, self.history.stopped = fitted.diagnostics, fitted.stopped
+                self.history.params = dict(fitted.params)
             elif self.initial > tc.epochs:
                 raise DeepBasicsError(f"the checkpoint has {self.initial} epochs done, more than train.epochs = "
                                       f"{tc.epochs}; raise train.epochs to continue it")
         except DivergedError as err:
             result.status, result.message = "diverged", str(err)
             self.history.diagnostics = list(getattr(err.history, "diagnostics", []))
+            self.history.params = dict(getattr(err.history, "params", {}))
         except KeyboardInterrupt:
             saved_to = None
             if saving and recorder.state is not None:
