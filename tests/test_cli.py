@@ -279,3 +279,28 @@ def test_ctrl_c_during_a_parallel_comparison_and_resume(tmp_path):
         assert a.epoch == b.epoch == 2000
         assert all(np.array_equal(x, y) for p, q in zip(a.params, b.params) for x, y in zip(p, q))
         assert a.meta["history"]["history"]["cost"] == b.meta["history"]["history"]["cost"]
+
+
+def test_the_compare_header_says_what_the_grid_varies(capsys, tmp_path):
+    """The header describes every run, not the first: values the grid varies are listed."""
+    cfg = write_config(tmp_path, '[data]\nname = "moons"\nn_samples = 100\n[model]\nhidden = [4]\n'
+                                 '[train]\nepochs = 1\n[grid]\n"model.activation" = ["relu", "tanh"]\n'
+                                 '"model.init" = ["he_normal", "glorot_normal"]\n"model.hidden" = [[4], [4, 3]]\n')
+    code, out, _ = run_cli(capsys, "compare", cfg, "--no-report", "--jobs", "1")
+    assert code == 0
+    header = next(line for line in out.splitlines() if line.startswith("data: "))
+    assert header == ("data: moons (100 examples, 2 features, binary, 2 classes): network 2-4-1 or 2-4-3-1, "
+                      "relu or tanh + sigmoid, he_normal or glorot_normal init")
+    code, out, _ = run_cli(capsys, "compare", "moons_optimizers", "--epochs", "1", "--no-report", "--jobs", "1")
+    assert ("data: moons (900 examples, 2 features, binary, 2 classes): network 2-5-2-1, relu + sigmoid, "
+            "he_normal init") in out
+
+
+def test_no_help_text_points_into_a_repository(capsys):
+    """--help speaks of what every user has: no relative paths into a source tree."""
+    from deepbasics.cli import COMMANDS
+    for command in [None, *COMMANDS]:
+        with pytest.raises(SystemExit):
+            main(([command] if command else []) + ["--help"])
+        out = capsys.readouterr().out
+        assert "../" not in out and "reference/" not in out, command

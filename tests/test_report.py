@@ -5,6 +5,7 @@ import re
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from deepbasics.runs import config, experiment
@@ -140,3 +141,30 @@ def test_the_core_never_imports_matplotlib_or_tqdm():
             "print(any(m.split('.')[0] in ('matplotlib', 'tqdm') for m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_confusion_matrices_write_every_count_zeros_included(iris_result):
+    _, results = iris_result
+    r = results[0]
+    r3 = experiment.RunResult(**{**vars(r), "confusion": [[5, 0, 0], [0, 4, 1], [0, 0, 5]]})
+    ax = plots.confusion_figure([r3]).axes[0]
+    assert sorted(t.get_text() for t in ax.texts) == sorted(["5", "0", "0", "0", "4", "1", "0", "0", "5"])
+
+
+def test_a_line_lying_on_another_is_drawn_apart_and_named():
+    """Two runs with the same learning rate (gd and adam at 1e-4): the second is dashed, shifted a
+    few points on the page and labelled '(same as gd)', so neither hides the other."""
+    from matplotlib.figure import Figure
+    ax = Figure().add_subplot()
+    drawn, x = [], np.arange(1.0, 11.0)
+    plots._plot_distinct(ax, x, np.full(10, 1e-4), "gd", drawn)
+    plots._plot_distinct(ax, x, np.full(10, 1e-3), "momentum", drawn)
+    plots._plot_distinct(ax, x, np.full(10, 1e-4), "adam", drawn)
+    plots._plot_distinct(ax, x, np.full(10, 1e-4), "rmsprop", drawn)
+    gd, momentum, adam, rmsprop = ax.get_lines()
+    assert [line.get_label() for line in ax.get_lines()] == ["gd", "momentum", "adam (same as gd)",
+                                                             "rmsprop (same as gd)"]
+    assert gd.get_linestyle() == momentum.get_linestyle() == "-" and adam.get_linestyle() == "--"
+    ax.figure.canvas.draw()                                # where each lands on the page, in pixels
+    y_gd, y_adam, y_rms = (line.get_transform().transform([[5.0, 1e-4]])[0, 1] for line in (gd, adam, rmsprop))
+    assert y_gd > y_adam > y_rms and y_gd - y_adam >= 2

@@ -67,17 +67,36 @@ def say(args):
 
 
 def describe_run(cfg, prepared) -> str:
-    """'moons (binary, 2 features): network 2-5-2-1, relu, he_normal init'."""
+    """'moons (900 examples, 2 features, binary, 2 classes): network 2-5-2-1, relu + sigmoid,
+    he_normal init'."""
+    return describe_runs([cfg], prepared)
+
+
+def describe_runs(cfgs, prepared) -> str:
+    """The data and the network of runs on the same data, each setting as the runs have it: one
+    value, or the values the runs differ in ('relu or tanh + sigmoid, he_normal or glorot_normal
+    init' for a grid over activation and initialiser)."""
     from ..runs.experiment import output_units
     d = prepared.dataset
-    units, act = output_units(cfg, d)
-    widths = "-".join(str(w) for w in [d.X.shape[1], *cfg.model.hidden, units])
-    acts = cfg.model.activation if isinstance(cfg.model.activation, str) else "/".join(cfg.model.activation)
-    extras = "".join([", batch norm" if cfg.model.batch_norm else "",
-                      f", dropout {cfg.model.dropout:g}" if cfg.model.dropout else ""])
+
+    def values(of) -> str:
+        return " or ".join(dict.fromkeys(of(c) for c in cfgs))
+
+    def widths(c) -> str:
+        return "-".join(str(w) for w in [d.X.shape[1], *c.model.hidden, output_units(c, d)[0]])
+
+    def acts(c) -> str:
+        a = c.model.activation
+        return a if isinstance(a, str) else "/".join(a)
+
+    def extra(c) -> str:
+        return ", ".join(filter(None, ["batch norm" if c.model.batch_norm else "",
+                                       f"dropout {c.model.dropout:g}" if c.model.dropout else ""])) or "plain"
+    extras = values(extra)
     task = d.task if d.task == "regression" else f"{d.task}, {d.n_classes} classes"
-    return (f"{d.name} ({len(d.y)} examples, {d.X.shape[1]} features, {task}): network {widths}, {acts} + {act}"
-            f"{extras}, {cfg.model.init} init")
+    return (f"{d.name} ({len(d.y)} examples, {d.X.shape[1]} features, {task}): network {values(widths)}, "
+            f"{values(acts)} + {values(lambda c: output_units(c, d)[1])}"
+            f"{'' if extras == 'plain' else ', ' + extras}, {values(lambda c: c.model.init)} init")
 
 
 def check_runs(runs) -> dict:

@@ -61,7 +61,7 @@ def compare(args, spec: str, *, command: str) -> int:
     if not args.quiet:
         first = prepared[runs[0][0]]
         emit(f"{cfg.name}: {len(runs)} run(s): {', '.join(label for label, _ in runs)}")
-        emit(f"data: {common.describe_run(runs[0][1], first)}")
+        emit(f"data: {common.describe_runs([c for _, c in runs], first)}")
         emit(first.split.describe())
     start = time.perf_counter()
     on_cluster = getattr(args, "cluster", None)       # demo shares this function, without --cluster

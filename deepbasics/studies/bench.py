@@ -100,11 +100,9 @@ def _load():
 
 
 def default_reference() -> Path | None:
-    """The document's code, if it sits where the project keeps it (or where the env var says)."""
-    if os.environ.get(REFERENCE_ENV):
-        return Path(os.environ[REFERENCE_ENV])
-    path = Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "seed_reference.py"
-    return path if path.exists() else None
+    """The document's code when ``$DEEPBASICS_REFERENCE`` names its file; None otherwise (S is
+    then timed without it)."""
+    return Path(os.environ[REFERENCE_ENV]) if os.environ.get(REFERENCE_ENV) else None
 
 
 def _row(workload, contender, seconds, *, ratio=None, vs=None, note="", **extra) -> dict:
