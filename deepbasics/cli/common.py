@@ -115,6 +115,9 @@ def check_runs(runs) -> dict:
         if cfg.train.engine == "jax":
             from ..learn.engines import get as get_engine
             get_engine("jax")
+        if cfg.train.engine == "auto":       # measured once per machine, here, before workers start
+            from ..learn.engines import auto
+            auto.get_costs()
         prepared[label] = p
     return prepared
 
