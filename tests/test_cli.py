@@ -304,3 +304,20 @@ def test_no_help_text_points_into_a_repository(capsys):
             main(([command] if command else []) + ["--help"])
         out = capsys.readouterr().out
         assert "../" not in out and "reference/" not in out, command
+
+
+def test_the_shipped_initialisation_comparison_shows_initialisation_matter(capsys, tmp_path):
+    """spirals_init exists to show that the starting weights matter: its runs must end apart (He ahead
+    of Glorot with either activation), not all at accuracy 1."""
+    code, _, _ = run_cli(capsys, "compare", "spirals_init", "--quiet", "--no-report", "--out", str(tmp_path),
+                         "--json", str(tmp_path / "r.json"))
+    assert code == 0
+    runs = {r["label"]: r for r in json.loads((tmp_path / "r.json").read_text())["runs"]}
+    assert sorted(runs) == ["glorot_normal · relu", "glorot_normal · tanh", "he_normal · relu", "he_normal · tanh"]
+    accuracy = {label: r["metrics"]["val"]["accuracy"] for label, r in runs.items()}
+    for activation in ("tanh", "relu"):
+        assert accuracy[f"he_normal · {activation}"] - accuracy[f"glorot_normal · {activation}"] >= 0.05, accuracy
+    assert max(accuracy.values()) - min(accuracy.values()) >= 0.08
+    cost = {label: r["history"]["history"]["cost"][-1] for label, r in runs.items()}
+    assert max(cost["he_normal · tanh"], cost["he_normal · relu"]) < 0.5 * min(cost["glorot_normal · tanh"],
+                                                                              cost["glorot_normal · relu"])

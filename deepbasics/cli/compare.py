@@ -10,7 +10,7 @@ from . import common
 
 EXAMPLES = """examples:
   deepbasics compare moons_optimizers              the document's GD / momentum / Adam comparison
-  deepbasics compare spirals_init --epochs 200     initialisation x activation
+  deepbasics compare spirals_init                  Glorot and He initialisation x tanh and ReLU
   deepbasics compare my.toml --jobs 2 --json results.json --quiet
   deepbasics compare my.toml --resume              after Ctrl-C: each run goes on where it stopped
   deepbasics compare spirals_init --cluster local:2
