@@ -29,7 +29,7 @@ def register(sub) -> None:
     p.add_argument("--workload", nargs="+", default=None, metavar="NAME",
                    help="S, demo, W, D, scaling, auto and/or L (default: all)")
     p.add_argument("--quick", action="store_true",
-                   help="smaller sizes (2 of the 7 runs, m up to 1e5, 100,000 rows for L, ...): a few minutes in all")
+                   help="smaller sizes (2 of the 7 runs, m up to 1e5, 100,000 rows for L, ...)")
     p.add_argument("--reference", metavar="PATH",
                    help="the document's code to time on S, a Python file that takes run names "
                         "(default: $DEEPBASICS_REFERENCE when set; otherwise it is not timed)")

@@ -127,10 +127,11 @@ main { max-width:1120px; margin:0 auto; padding:24px 40px 48px; }
 section { background:white; border:1px solid var(--line); border-radius:10px; padding:18px 22px; margin:0 0 18px; }
 section h2 { margin:0 0 10px; font-size:18px; }
 section p.caption { color:var(--muted); margin:4px 0 0; font-size:13px; }
+.scroll { overflow-x:auto; }
 table { border-collapse:collapse; width:100%; font-variant-numeric:tabular-nums; }
-th, td { padding:7px 10px; border-bottom:1px solid var(--line); text-align:right; white-space:nowrap; }
-th { font-size:12px; text-transform:uppercase; letter-spacing:.5px; color:var(--muted); font-weight:600; }
-td:first-child, th:first-child, td:nth-child(2), th:nth-child(2) { text-align:left; }
+th, td { padding:7px 8px; border-bottom:1px solid var(--line); text-align:right; white-space:nowrap; }
+th { font-size:11.5px; text-transform:uppercase; letter-spacing:.3px; color:var(--muted); font-weight:600; }
+td:first-child, th:first-child, td:nth-child(2), th:nth-child(2), td:last-child, th:last-child { text-align:left; }
 tr.best td { background:#eef6fc; font-weight:600; }
 .swatch { display:inline-block; width:10px; height:10px; border-radius:2px; margin-right:8px; vertical-align:0; }
 .status-ok { color:#1a7f37; } .status-diverged { color:#b42318; } .status-interrupted { color:#9a6700; }
@@ -181,8 +182,8 @@ def html_page(results, cfg: Config, images: dict[str, bytes], *, wall_seconds: f
             cells.append(f"<td>{text}</td>")
         body.append(f'<tr{" class=best" if i == best else ""}>{"".join(cells)}</tr>')
     notes = "".join(f'<p class="note {kind}">{esc(line)}</p>' for kind, line in _notes(results))
-    sections = [f'<section><h2>Results</h2><table><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody>'
-                f'</table><p class="caption">{esc(_split_line(split))}. Accuracy and loss on each split after '
+    sections = [f'<section><h2>Results</h2><div class="scroll"><table><thead><tr>{head}</tr></thead>'
+                f'<tbody>{"".join(body)}</tbody></table></div><p class="caption">{esc(_split_line(split))}. Accuracy and loss on each split after '
                 f'the last epoch; the best run is highlighted.</p>{notes}</section>']
     for stem, title, caption in FIGURES:
         if stem in images:
