@@ -6,11 +6,11 @@ It runs in a fresh process of its own (``auto`` starts it), so that starting JAX
 a run meets it:
 
     per update   NumPy and JAX seconds per update of three networks, 2-5-2-1, 2-96-96-1 and
-                 2-256-256-1 (Adam, mini-batches of 64 out of 640 rows): the time of a fit of
+                 2-160-160-1 (Adam, mini-batches of 64 out of 640 rows): the time of a fit of
                  2E epochs less that of E epochs, over E epochs' updates (what every fit costs
-                 once cancels), each the least of three times (the machine's speed, not its load).
+                 once cancels), the median of three.
                  ``work`` = batch size x parameters (about the multiply-adds of a forward pass):
-                 1,920, 620,608 and 4,276,288 (below, within and above the sizes at which the
+                 1,920, 620,608 and 1,689,664 (below, within and above the sizes at which the
                  engines change how they run a step: BLAS threads, XLA's thread pools). Each
                  engine's cost is the broken line through its points (``auto.Costs``).
     start-up     what JAX adds before its first update: importing JAX (this process has not),
@@ -31,7 +31,7 @@ import time
 
 import numpy as np
 
-SIZES = (5, 96, 256)             # hidden widths of the networks 2-w-w-1 (2-5-2-1 for 5)
+SIZES = (5, 96, 160)             # hidden widths of the networks 2-w-w-1 (2-5-2-1 for 5)
 ROWS, BATCH = 640, 64            # 10 updates an epoch
 TARGET_S = 0.05                  # seconds each timing aims at
 
@@ -63,16 +63,21 @@ def _fit_seconds(width: int, engine: str, epochs: int) -> float:
 
 
 def update_seconds(width: int, engine: str) -> float:
-    """Seconds per update: after a warm-up (a compiled engine compiles then), fits of 2E and E
-    epochs, E doubled from 1 until the longer takes TARGET_S more than the shorter; then the
-    least of three times of each, their difference over E epochs' updates."""
+    """Seconds per update: after a warm-up (a compiled engine compiles then), the time of a fit of
+    2E epochs less that of E epochs, E doubled from 1 until the difference reaches TARGET_S; the
+    median of three such differences (one when a fit takes long), over E epochs' updates."""
     _fit_seconds(width, engine, 2)
+
+    def difference(epochs: int) -> tuple[float, float]:
+        shorter = _fit_seconds(width, engine, epochs)
+        return _fit_seconds(width, engine, 2 * epochs) - shorter, shorter
     epochs = 1
-    while epochs < 4096 and _fit_seconds(width, engine, 2 * epochs) - _fit_seconds(width, engine, epochs) < TARGET_S:
+    diff, shorter = difference(epochs)
+    while diff < TARGET_S and epochs < 4096:
         epochs *= 2
-    longer = min(_fit_seconds(width, engine, 2 * epochs) for _ in range(3))
-    shorter = min(_fit_seconds(width, engine, epochs) for _ in range(3))
-    return max(longer - shorter, 1e-3 * TARGET_S) / (epochs * ROWS // BATCH)
+        diff, shorter = difference(epochs)
+    diffs = [diff] + ([difference(epochs)[0] for _ in range(2)] if shorter < 5 * TARGET_S else [])
+    return max(float(np.median(diffs)), 1e-3 * TARGET_S) / (epochs * ROWS // BATCH)
 
 
 def start_seconds() -> dict:
