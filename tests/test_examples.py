@@ -202,7 +202,13 @@ def examples():
 
 
 def _params():
-    return [pytest.param(ex, id=ex.where, marks=[pytest.mark.slow] if slow else []) for ex, slow in examples()]
+    """One test per example; a command shown on two pages (README and docs/deep.md) runs once."""
+    params, seen = [], set()
+    for ex, slow in examples():
+        if (ex.kind, ex.text, tuple(ex.needs)) not in seen:
+            seen.add((ex.kind, ex.text, tuple(ex.needs)))
+            params.append(pytest.param(ex, id=ex.where, marks=[pytest.mark.slow] if slow else []))
+    return params
 
 
 # -- running ---------------------------------------------------------------------------------------
