@@ -86,6 +86,9 @@ def test_fit_defaults_to_auto_and_records_the_engine_that_ran(costs):
     model = chapter_net()
     history = model.fit(X, y, optimizer=db.optim.Adam(lr=0.01), epochs=3, shuffle_seed=1)
     assert history.params["engine"] == model.engine_used == "numpy"
+    assert history.params["engine_asked"] == "auto"          # and why it picked NumPy, for results.json
+    assert history.params["engine_auto"] == {"updates": 3, "jax_from_updates": 10_432}
+    assert model.fit(X, y, epochs=1, engine="numpy").params["engine_auto"] is None
     assert config.load("moons_adam").train.engine == "auto"
 
 

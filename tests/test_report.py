@@ -96,6 +96,14 @@ def test_every_run_says_which_engine_and_dtype_trained_it(moons_results, tmp_pat
     assert next(line for line in summary.splitlines() if line.startswith("| run |")).endswith("| engine |")
     assert f"| {results[0].engine}, float64 |" in summary
     assert f"<td>{results[0].engine}, float64</td>" in (tmp_path / "report.html").read_text()
+    from deepbasics.learn.engines import auto
+    pays = auto.crossover_updates(64 * 30)                   # the chapter's network, batch 64
+    line = report.engine_line(results)
+    where = "JAX would not pay at any length" if pays is None else f"JAX pays from {pays:,} updates"
+    assert line == (f'Engine "auto" chose from this machine\'s measured costs: for this network {where}; '
+                    f"the runs had 400 each.")                      # 40 epochs of 10 mini-batches
+    assert line in summary and data["runs"][0]["history"]["params"]["engine_auto"] == {
+        "updates": 400, "jax_from_updates": pays}
 
 
 def test_early_stopping_is_said_in_the_line_the_summary_and_the_report(tmp_path):

@@ -85,6 +85,24 @@ def _notes(results) -> list[tuple[str, str]]:
             for kind, text in (("stopped", r.stop_note()), ("problem", r.message)) if text]
 
 
+def engine_line(results) -> str:
+    """How engine "auto" chose, when it chose every run: 'Engine "auto" chose from this machine's
+    measured costs: for this network JAX pays from 7,905 updates; the runs had 150,000 each.'"""
+    why = [(r.history.get("params") or {}).get("engine_auto") for r in results]
+    if not why or None in why:
+        return ""
+    if any(w.get("mapped") for w in why):
+        return 'Engine "auto" kept the memory-mapped data on NumPy.'
+    pays = {w.get("jax_from_updates") for w in why}
+    updates = sorted({w["updates"] for w in why})
+    had = f"{updates[0]:,} each" if len(updates) == 1 else f"{updates[0]:,} to {updates[-1]:,}"
+    if len(pays) != 1:
+        return f"Engine \"auto\" chose each run's engine from this machine's measured costs; the runs had {had} updates."
+    n = pays.pop()
+    where = "JAX would not pay at any length" if n is None else f"JAX pays from {n:,} updates"
+    return f"Engine \"auto\" chose from this machine's measured costs: for this network {where}; the runs had {had}."
+
+
 def _cell(col: str, value) -> str:
     if col in ("run", "status", "engine"):
         return str(value)
@@ -183,8 +201,9 @@ def html_page(results, cfg: Config, images: dict[str, bytes], *, wall_seconds: f
         body.append(f'<tr{" class=best" if i == best else ""}>{"".join(cells)}</tr>')
     notes = "".join(f'<p class="note {kind}">{esc(line)}</p>' for kind, line in _notes(results))
     sections = [f'<section><h2>Results</h2><div class="scroll"><table><thead><tr>{head}</tr></thead>'
-                f'<tbody>{"".join(body)}</tbody></table></div><p class="caption">{esc(_split_line(split))}. Accuracy and loss on each split after '
-                f'the last epoch; the best run is highlighted.</p>{notes}</section>']
+                f'<tbody>{"".join(body)}</tbody></table></div><p class="caption">{esc(_split_line(split))}. '
+                f'Accuracy and loss on each split after the last epoch; the best run is highlighted. '
+                f'{esc(engine_line(results))}</p>{notes}</section>']
     for stem, title, caption in FIGURES:
         if stem in images:
             data = base64.b64encode(images[stem]).decode("ascii")
@@ -221,7 +240,8 @@ def markdown(results, cfg: Config, images: dict[str, bytes], *, wall_seconds: fl
     if cfg.description:
         lines += [cfg.description, ""]
     lines += [f"{_split_line(results[0].split)}. Wall time {wall_seconds:.1f} s"
-              + (f" (`{command}`)." if command else "."), ""]
+              + (f" (`{command}`)." if command else ".") + (f" {engine_line(results)}" if engine_line(results) else ""),
+              ""]
     lines.append("| " + " | ".join(cols) + " |")
     lines.append("|" + "|".join("---" if c in ("run", "status", "engine") else "---:" for c in cols) + "|")
     for i, row in enumerate(table):
