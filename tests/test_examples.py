@@ -357,4 +357,4 @@ def test_most_examples_run_in_the_default_suite():
     omitted = sum(len(b.marker.get("omit", [])) for b in ALL_BLOCKS)
     runnable = sum(b.language != "text" for b in ALL_BLOCKS)
     assert fast >= 15 and fast > 2 * (len(found) - fast), (fast, len(found))
-    assert skipped + omitted <= 8 and runnable >= 20, (skipped, omitted, runnable)
+    assert skipped + omitted < len(found) / 2 and runnable >= 20, (skipped, omitted, len(found), runnable)
