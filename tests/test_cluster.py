@@ -31,6 +31,7 @@ seed = 2
 [train]
 epochs = {epochs}
 batch_size = 16
+engine = "numpy"        # one engine for every part of a resumed run: its numbers then equal the serial run's
 [optimizer]
 name = "adam"
 lr = 0.003

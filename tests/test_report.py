@@ -176,3 +176,18 @@ def test_a_line_lying_on_another_is_drawn_apart_and_named():
     ax.figure.canvas.draw()                                # where each lands on the page, in pixels
     y_gd, y_adam, y_rms = (line.get_transform().transform([[5.0, 1e-4]])[0, 1] for line in (gd, adam, rmsprop))
     assert y_gd > y_adam > y_rms and y_gd - y_adam >= 2
+
+
+def test_a_resumed_run_keeps_the_settings_it_started_with():
+    """A resume changes epochs and maybe the engine: results.json shows the run's own settings, and
+    'jax then numpy' when the rest ran elsewhere; a mid-fit checkpoint (no settings yet) counts
+    from its first epoch."""
+    started = {"epochs": 300, "initial_epoch": 0, "engine": "jax", "shuffle_seed": 10}
+    rest = {"epochs": 400, "initial_epoch": 120, "engine": "numpy", "shuffle_seed": 10}
+    previous = {"params": started, "epoch": list(range(120))}
+    assert experiment._merged_params(previous, rest) == {"epochs": 400, "initial_epoch": 0,
+                                                         "engine": "jax then numpy", "shuffle_seed": 10}
+    again = experiment._merged_params({"params": {**started, "engine": "jax then numpy"}}, rest)
+    assert again["engine"] == "jax then numpy"
+    assert experiment._merged_params({"params": {}, "epoch": [0, 1, 2]}, rest)["initial_epoch"] == 0
+    assert experiment._merged_params(previous, {}) == started

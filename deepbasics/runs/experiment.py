@@ -200,7 +200,7 @@ def _merge(previous: dict | None, history: History) -> History:
     """A checkpoint's history followed by the epochs trained since (diagnostics too)."""
     if not previous:
         return history
-    merged = History({**(previous.get("params") or {}), **history.params})
+    merged = History(_merged_params(previous, history.params))
     merged.diagnostics = list(previous.get("diagnostics", [])) + list(history.diagnostics)
     merged.stopped = history.stopped or previous.get("stopped")
     cols = {k: [np.nan if v is None else v for v in vals] for k, vals in previous["history"].items()}
@@ -208,6 +208,24 @@ def _merge(previous: dict | None, history: History) -> History:
         merged.append(e, {k: v[i] for k, v in cols.items()})
     for i, e in enumerate(history.epoch):
         merged.append(e, {k: v[i] for k, v in history.history.items()})
+    return merged
+
+
+def _merged_params(previous: dict, now: dict) -> dict:
+    """A resumed run's settings: those it started with (a resume changes only epochs and the
+    engine), its engine "jax then numpy" when the fit that continued it ran on another one. A
+    checkpoint written during a fit holds no settings yet: the continuing fit's then, counted from
+    the checkpoint's first epoch."""
+    before = previous.get("params") or {}
+    if not before:
+        first = previous.get("epoch") or [now.get("initial_epoch", 0)]
+        return {**now, "initial_epoch": first[0]} if now else {}
+    if not now:
+        return dict(before)
+    merged = {**before, "epochs": now.get("epochs", before.get("epochs"))}
+    engines = str(before.get("engine", "")).split(" then ")
+    if now.get("engine") and now["engine"] != engines[-1]:
+        merged["engine"] = " then ".join([*filter(None, engines), now["engine"]])
     return merged
 
 
