@@ -19,7 +19,7 @@ X, y = db.datasets.moons(n_samples=64, noise=0.2, seed=3)
 # Costs of a made-up machine: NumPy 200 us + 1 ns per unit of work, JAX 10 us + 0.1 ns, 2 s to
 # start (5 s cold). For the chapter's network (work 1,920) JAX saves 190 us + 1,728 ns per update.
 MACHINE = auto.Costs(works=(1920, 1_001_920), numpy_s=(201.92e-6, 1201.92e-6), jax_s=(10.192e-6, 110.192e-6),
-                     start_warm_s=2.0, start_cold_s=5.0)
+                     start_warm_s=2.0, start_cold_s=5.0, import_s=1.5)
 
 
 @pytest.fixture
@@ -49,6 +49,35 @@ def test_the_rule_is_the_break_even_of_the_measured_costs(costs):
     assert auto.resolve("jax", updates=1, work=1) == "jax"
     assert auto.crossover_updates(501_920) < n                  # more work per update: JAX pays sooner
     assert "JAX from 10,432 updates" in auto.describe(costs)
+
+
+def test_runs_of_one_command_share_the_import_of_their_process(costs):
+    """Three runs in two processes import JAX twice and load three programs: 2 x 1.5 + 3 x 0.5 s."""
+    saving = 201.92e-6 - 10.192e-6                              # per update of the chapter's network
+    three = lambda updates: auto.together([(updates, 1920)] * 3, processes=2)      # noqa: E731
+    assert three(1000) == {"engine": "numpy", "runs": 3, "processes": 2, "saving_s": round(3 * 1000 * saving, 3),
+                           "start_s": 4.5}
+    flip = int(np.ceil(4.5 / (3 * saving)))                     # 7,824 updates a run, against 10,432 alone
+    assert three(flip)["engine"] == "jax" and three(flip - 1)["engine"] == "numpy"
+    assert flip < auto.crossover_updates(1920)
+    decisions = [three(u)["engine"] for u in range(0, 20_000, 97)]     # longer runs never go back to NumPy
+    assert decisions == sorted(decisions, key=lambda e: e == "jax")
+    one = auto.together([(auto.crossover_updates(1920), 1920)], processes=4)
+    assert one["engine"] == "jax" and one["start_s"] == 2.0    # one run in one process: the single rule
+
+
+def test_a_command_decides_for_its_runs_together(costs, tmp_path):
+    """deepbasics demo: the three runs on one engine, and why, in results.json."""
+    import json as json_
+    from deepbasics.cli import main
+    assert main(["demo", "--epochs", "3", "--jobs", "1", "--quiet", "--no-report", "--out", str(tmp_path),
+                 "--json", str(tmp_path / "r.json")]) == 0
+    runs = json_.loads((tmp_path / "r.json").read_text())["runs"]
+    why = [r["history"]["params"]["engine_auto"] for r in runs]
+    assert [r["engine"] for r in runs] == ["numpy"] * 3
+    assert [r["history"]["params"]["engine_asked"] for r in runs] == ["auto"] * 3
+    assert why[0] == {"updates": 30, "engine": "numpy", "runs": 3, "processes": 1, "start_s": 3.0,
+                      "saving_s": round(3 * 30 * (201.92e-6 - 10.192e-6), 3)}
 
 
 def test_the_cold_start_counts_when_the_compilation_cache_is_off(costs, monkeypatch):

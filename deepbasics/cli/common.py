@@ -173,15 +173,17 @@ def run_all(runs, prepared: dict, *, jobs: int | None, quiet: bool, emit, checkp
     Progress: one bar over all the runs' epochs (a terminal), or a line per tenth. Ctrl-C asks
     every run to save its checkpoint, waits for them, then raises CompareInterrupted.
     """
+    from ..runs.experiment import choose_engines
     jobs = runner.worker_count(jobs, len(runs))
     paths = {label: checkpoint_path(checkpoints, label) if checkpoints else None for label, _ in runs}
+    engines = choose_engines(runs, prepared, jobs)       # "auto" decides for the runs together
     if jobs <= 1:
-        return _run_here(runs, prepared, paths, resume=resume, quiet=quiet, emit=emit)
-    return _run_in_workers(runs, prepared, paths, resume=resume, jobs=jobs, quiet=quiet, emit=emit,
+        return _run_here(runs, prepared, paths, engines, resume=resume, quiet=quiet, emit=emit)
+    return _run_in_workers(runs, prepared, paths, engines, resume=resume, jobs=jobs, quiet=quiet, emit=emit,
                            meanwhile=meanwhile)
 
 
-def _run_here(runs, prepared: dict, paths: dict, *, resume: bool, quiet: bool, emit) -> list:
+def _run_here(runs, prepared: dict, paths: dict, engines: dict, *, resume: bool, quiet: bool, emit) -> list:
     """The runs one after another in this process, each under its own progress bar."""
     from ..runs.experiment import Interrupted, run
     from ..runs.progress import Progress
@@ -191,7 +193,7 @@ def _run_here(runs, prepared: dict, paths: dict, *, resume: bool, quiet: bool, e
         progress = Progress(cfg.train.epochs, desc=desc, mode="off" if quiet else "auto")
         try:
             r = run(label, cfg, prepared[label], progress=progress, checkpoint=paths[label],
-                    resume=_resume_from(paths[label], resume))
+                    resume=_resume_from(paths[label], resume), engine=engines.get(label))
         except Interrupted as stop:
             raise CompareInterrupted([stop.checkpoint] if stop.checkpoint else []) from None
         results.append(r)
@@ -200,14 +202,14 @@ def _run_here(runs, prepared: dict, paths: dict, *, resume: bool, quiet: bool, e
     return results
 
 
-def _run_in_workers(runs, prepared: dict, paths: dict, *, resume: bool, jobs: int, quiet: bool, emit,
-                    meanwhile) -> list:
+def _run_in_workers(runs, prepared: dict, paths: dict, engines: dict, *, resume: bool, jobs: int, quiet: bool,
+                    emit, meanwhile) -> list:
     """The runs at once in ``jobs`` worker processes (runs.runner), under one progress bar over all
     their epochs, each result line printed as its run finishes."""
     from ..runs.progress import Progress
     total = sum(cfg.train.epochs for _, cfg in runs)
     bar = None if quiet else Progress(total, desc=f"{len(runs)} runs on {jobs} processes", mode="auto")
-    tasks = [(label, cfg, paths[label], _resume_from(paths[label], resume), prepared[label])
+    tasks = [(label, cfg, paths[label], _resume_from(paths[label], resume), prepared[label], engines.get(label))
              for label, cfg in runs]
     try:
         return runner.run_tasks(
@@ -240,13 +242,14 @@ class _QueueProgress:
         pass
 
 
-def _work(label: str, cfg, checkpoint, resume, prepared=None):
+def _work(label: str, cfg, checkpoint, resume, prepared=None, engine=None):
     """One run in a worker: its RunResult, or ("interrupted", checkpoint path or None). ``prepared``
-    is the parent's prepared data (sent, not rebuilt: rebuilding imports scikit-learn, ~1 s)."""
+    is the parent's prepared data (sent, not rebuilt: rebuilding imports scikit-learn, ~1 s);
+    ``engine`` what "auto" chose for the command's runs together."""
     from ..runs.experiment import Interrupted, run
     progress = _QueueProgress(cfg.train.epochs)
     try:
-        return run(label, cfg, prepared, progress=progress, checkpoint=checkpoint, resume=resume)
+        return run(label, cfg, prepared, progress=progress, checkpoint=checkpoint, resume=resume, engine=engine)
     except Interrupted as stop:
         return ("interrupted", stop.checkpoint)
     finally:

@@ -93,6 +93,14 @@ def engine_line(results) -> str:
         return ""
     if any(w.get("mapped") for w in why):
         return 'Engine "auto" kept the memory-mapped data on NumPy.'
+    if all("saving_s" in w for w in why):                 # chosen for the runs together
+        w, n = why[0], len(why)
+        start = f"{w['start_s']:.1f} s to start it in {w['processes']} process{'es' if w['processes'] > 1 else ''}"
+        if w["engine"] == "jax":
+            return (f'Engine "auto" chose JAX for the {n} runs together, from this machine\'s measured costs: '
+                    f"it saves them an estimated {w['saving_s']:.1f} s of training against {start}.")
+        return (f'Engine "auto" kept the {n} runs on NumPy, from this machine\'s measured costs: JAX would save '
+                f"them an estimated {w['saving_s']:.1f} s of training, less than {start}.")
     pays = {w.get("jax_from_updates") for w in why}
     updates = sorted({w["updates"] for w in why})
     had = f"{updates[0]:,} each" if len(updates) == 1 else f"{updates[0]:,} to {updates[-1]:,}"

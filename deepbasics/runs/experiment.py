@@ -21,7 +21,7 @@ import numpy as np
 from ..data import datasets
 from ..errors import ConfigError, DeepBasicsError, DivergedError
 from ..learn import checkpoint as ckpt_io
-from ..learn.batching import steps_per_epoch
+from ..learn.batching import is_mapped, steps_per_epoch
 from ..learn.history import History
 from ..learn.model import Sequential
 from ..nn import activations, losses
@@ -108,6 +108,28 @@ def fit_arguments(cfg: Config, loss: str, validation_data=None) -> dict:
             "noise_seed": cfg.model.seed if tc.noise_seed is None else tc.noise_seed, "dtype": tc.dtype,
             "clip_norm": tc.clip_norm, "clip_value": tc.clip_value, "diagnostics_every": tc.diagnostics_every,
             "early_stopping": tc.early_stopping, "drop_last": tc.drop_last}
+
+
+def choose_engines(runs, prepared: dict, processes: int) -> dict:
+    """The engine of each run of a command whose config says "auto", decided for the runs together
+    (``engines.auto.together``: a process imports JAX once for all the runs it takes), as
+    {label: {"engine": "numpy" | "jax", "why": {...}}}. A single run, a run on a memory map (NumPy's)
+    and a run on a named engine are left to ``fit``."""
+    from ..learn.engines import auto
+    chosen = [(label, cfg) for label, cfg in runs
+              if cfg.train.engine == "auto" and not is_mapped(prepared[label].X_train)]
+    if len(chosen) < 2:
+        return {}
+    sizes = []
+    for label, cfg in chosen:
+        p, tc = prepared[label], cfg.train
+        model, _ = build_model(cfg, p.dataset, p.X_train.shape[1])
+        m = len(p.y_train)
+        batch = m if tc.batch is None else min(tc.batch, m)
+        sizes.append((tc.epochs * steps_per_epoch(m, tc.batch, tc.drop_last), batch * model.count_params()))
+    decision = auto.together(sizes, processes)
+    return {label: {"engine": decision["engine"], "why": {"updates": updates, **decision}}
+            for (label, _), (updates, _) in zip(chosen, sizes)}
 
 
 def validation_of(prepared: Prepared):
@@ -230,24 +252,27 @@ def _merged_params(previous: dict, now: dict) -> dict:
 
 
 def run(label: str, cfg: Config, prepared: Prepared | None = None, *, progress=None,
-        checkpoint: str | None = None, checkpoint_every: int = 0, resume: str | None = None) -> RunResult:
+        checkpoint: str | None = None, checkpoint_every: int = 0, resume: str | None = None,
+        engine: dict | None = None) -> RunResult:
     """Train one run of a config; evaluate it; return its RunResult.
 
     checkpoint        where to write checkpoints (every ``checkpoint_every`` epochs, at the end,
                       and on Ctrl-C or divergence, so the last good weights are kept)
     resume            a checkpoint to continue from: its weights, optimizer state and history
+    engine            for train.engine "auto": the engine ``choose_engines`` chose with the
+                      command's other runs ({"engine", "why"}); None lets ``fit`` choose
     A diverged run returns status "diverged" (the last good weights evaluated); Ctrl-C saves the
     checkpoint (when one is asked for) and raises ``Interrupted``.
     """
     # Overflow on the way to a NaN cost is reported once, as the divergence, not as warnings.
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         return _run(label, cfg, prepared, progress=progress, checkpoint=checkpoint,
-                    checkpoint_every=checkpoint_every, resume=resume)
+                    checkpoint_every=checkpoint_every, resume=resume, engine=engine)
 
 
-def _run(label, cfg, prepared, *, progress, checkpoint, checkpoint_every, resume) -> RunResult:
+def _run(label, cfg, prepared, *, progress, checkpoint, checkpoint_every, resume, engine) -> RunResult:
     """The run's steps: build it, continue a checkpoint, train, save, evaluate."""
-    run_ = _Run(label, cfg, prepared or prepare(cfg), checkpoint)
+    run_ = _Run(label, cfg, prepared or prepare(cfg), checkpoint, engine)
     if resume:
         run_.resume_from(resume)
     result = run_.new_result()
@@ -274,8 +299,10 @@ class _Run:
     """One run's model, its history so far (a resumed checkpoint's, then this fit's) and its
     checkpoint file."""
 
-    def __init__(self, label: str, cfg: Config, prepared: Prepared, checkpoint: str | None):
+    def __init__(self, label: str, cfg: Config, prepared: Prepared, checkpoint: str | None,
+                 engine: dict | None = None):
         self.label, self.cfg, self.prepared, self.checkpoint = label, cfg, prepared, checkpoint
+        self.engine = engine if cfg.train.engine == "auto" else None     # {"engine", "why"} chosen for it
         self.model, self.loss = build_model(cfg, prepared.dataset, prepared.X_train.shape[1])
         self.previous, self.initial, self.finished = None, 0, False
         self.history = History()
@@ -292,6 +319,12 @@ class _Run:
         if self.cfg.train.early_stopping is None or self.finished:
             ckpt_io.restore(self.model, saved, self.cfg.optimizer)
             self.previous, self.initial = saved.meta.get("history"), saved.epoch
+
+    def settings(self, params: dict) -> dict:
+        """The fit's recorded settings, saying "auto" chose the engine when it was chosen for it."""
+        if self.engine is None or not params:
+            return dict(params)
+        return {**params, "engine_asked": "auto", "engine_auto": self.engine["why"]}
 
     def history_so_far(self) -> History:
         return _merge(self.previous, self.history)
@@ -335,18 +368,20 @@ class _Run:
         recorder = Recorder(self.history, progress, checkpoint_every if saving else 0, self.save if saving else None)
         try:
             if self.initial < tc.epochs and not self.finished:
+                arguments = fit_arguments(self.cfg, self.loss, validation_of(self.prepared))
+                if self.engine is not None:
+                    arguments["engine"] = self.engine["engine"]
                 fitted = self.model.fit(self.prepared.X_train, self.prepared.y_train, epochs=tc.epochs,
-                                        initial_epoch=self.initial, on_epoch=recorder,
-                                        **fit_arguments(self.cfg, self.loss, validation_of(self.prepared)))
+                                        initial_epoch=self.initial, on_epoch=recorder, **arguments)
                 self.history.diagnostics, self.history.stopped = fitted.diagnostics, fitted.stopped
-                self.history.params = dict(fitted.params)
+                self.history.params = self.settings(fitted.params)
             elif self.initial > tc.epochs:
                 raise DeepBasicsError(f"the checkpoint has {self.initial} epochs done, more than train.epochs = "
                                       f"{tc.epochs}; raise train.epochs to continue it")
         except DivergedError as err:
             result.status, result.message = "diverged", str(err)
             self.history.diagnostics = list(getattr(err.history, "diagnostics", []))
-            self.history.params = dict(getattr(err.history, "params", {}))
+            self.history.params = self.settings(getattr(err.history, "params", {}))
         except KeyboardInterrupt:
             saved_to = None
             if saving and recorder.state is not None:

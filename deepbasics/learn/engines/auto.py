@@ -16,7 +16,9 @@ that is, when the JAX run is predicted to take no longer than the NumPy one. STA
 start-up (the program already in the cache; the cold one when the cache is switched off), so
 that a shorter run is never slower than a longer one: below the crossover NumPy takes at most
 what JAX would with a warm cache, and JAX with a cold cache only costs more above it, where
-every longer run pays the same. ``crossover_updates(work)`` is that break-even.
+every longer run pays the same. ``crossover_updates(work)`` is that break-even. The runs of one
+command (``compare``, ``demo``) decide together (``together``): a worker process imports JAX
+once for all the runs it takes, so several runs repay it sooner than one.
 
 The measurement takes several seconds (``calibrate``: fresh processes, both engines, two network
 sizes) and is kept in ``engine-costs.json`` beside the compilation cache, in
@@ -59,6 +61,7 @@ class Costs(NamedTuple):
     jax_s: tuple | None          # JAX's (None: JAX is not installed)
     start_warm_s: float | None   # START with the program in the compilation cache
     start_cold_s: float | None   # START when it must be compiled
+    import_s: float | None = None    # the part of START that importing JAX takes (once a process)
 
     @property
     def start_s(self) -> float:
@@ -91,12 +94,12 @@ def from_measurement(measured: dict) -> Costs:
     if not jax:
         return Costs(works, tuple(measured["numpy_update_s"]), None, None, None)
     return Costs(works, tuple(measured["numpy_update_s"]), tuple(jax["update_s"]), jax["start_warm_s"],
-                 jax["start_cold_s"])
+                 jax["start_cold_s"], jax.get("import_s"))
 
 
 # What "auto" assumes when the measurement fails: a 2-core x86-64 machine of 2026-11 (BENCHMARKS.md):
 # the chapter's network ~50 us per update on NumPy and ~5 us on JAX, ~1.5 s to start JAX.
-ASSUMED = Costs((1920, 1_000_000), (50e-6, 80e-6), (5e-6, 5e-6), 1.5, 1.5)
+ASSUMED = Costs((1920, 1_000_000), (50e-6, 80e-6), (5e-6, 5e-6), 1.5, 1.5, 1.2)
 
 
 # -- the rule ------------------------------------------------------------------------------------
@@ -113,6 +116,26 @@ def crossover_updates(work: int, costs: Costs | None = None) -> int | None:
     if c.jax_s is None or c.saving(work) <= 0:
         return None
     return max(1, -int(-c.start_s // c.saving(work)))
+
+
+def together(runs, processes: int, costs: Costs | None = None) -> dict:
+    """Several runs of one command (``runs``: (updates, work) each) in ``processes`` worker
+    processes, each process importing JAX once for the runs it takes: JAX for all of them when
+
+        sum over runs of updates * saving(work)  >=  P * IMPORT + n * (START - IMPORT)
+
+    with n runs and P = min(processes, n) processes (one run in one process: the rule above). The
+    left side grows with every run's length, so a shorter command is never slower either.
+    Returns {"engine", "runs", "processes", "saving_s", "start_s"} (seconds, as predicted)."""
+    c = costs or get_costs()
+    n, p = len(runs), max(1, min(processes, len(runs)))
+    if c.jax_s is None or not runs:
+        return {"engine": "numpy", "runs": n, "processes": p, "saving_s": 0.0, "start_s": None}
+    importing = min(c.import_s if c.import_s is not None else c.start_s, c.start_s)
+    start = p * importing + n * (c.start_s - importing)
+    saving = sum(u * c.saving(w) for u, w in runs)
+    return {"engine": "jax" if saving >= start and saving > 0 else "numpy", "runs": n, "processes": p,
+            "saving_s": round(saving, 3), "start_s": round(start, 3)}
 
 
 def predicted_seconds(updates: int, work: int, costs: Costs | None = None) -> float:
