@@ -32,6 +32,13 @@ class ConfigError(DeepBasicsError):
         super().__init__(line or (f"{source}: {shown} {message}" if key else f"{source}: {message}"))
         self.source, self.key, self.detail = source, key or None, message
 
+    def blamed_on(self, source: str) -> "ConfigError":
+        """The same error, said of another source (a ``--set key=value`` rather than the file it
+        changed): the message's leading "<source>: " is replaced."""
+        text, old = str(self), f"{self.source}: "
+        return ConfigError(source, self.key, self.detail,
+                           line=f"{source}: {text[len(old):] if text.startswith(old) else text}")
+
 
 def choose(kind: str, name: str, table: dict):
     """Look ``name`` up in an explicit table of ``kind`` (e.g. 'loss'), or say what is allowed."""

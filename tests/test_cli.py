@@ -236,10 +236,10 @@ def deepbasics(*argv, **kw):
 
 
 def test_ctrl_c_saves_a_checkpoint_and_resume_is_bit_identical(tmp_path):
-    epochs = "3000"
-    full = deepbasics("train", "moons_adam", "--epochs", epochs, "--out", str(tmp_path / "full"), "--quiet")
-    assert full.wait(timeout=120) == 0, full.stderr.read()
-    part = deepbasics("train", "moons_adam", "--epochs", epochs, "--out", str(tmp_path / "part"))
+    epochs, numpy = "3000", ("--set", "train.engine='numpy'")     # one engine: "auto" may pick another
+    full = deepbasics("train", "moons_adam", "--epochs", epochs, *numpy, "--out", str(tmp_path / "full"), "--quiet")
+    assert full.wait(timeout=120) == 0, full.stderr.read()                          # for the shorter rest
+    part = deepbasics("train", "moons_adam", "--epochs", epochs, *numpy, "--out", str(tmp_path / "part"))
     line = part.stderr.readline()                       # the first progress line: training is under way
     assert "epoch" in line, line
     part.send_signal(signal.SIGINT)
@@ -260,7 +260,7 @@ def test_ctrl_c_saves_a_checkpoint_and_resume_is_bit_identical(tmp_path):
 
 @pytest.mark.slow          # three command lines with two worker processes each: ~20 s on two cores
 def test_ctrl_c_during_a_parallel_comparison_and_resume(tmp_path):
-    argv = ["compare", "iris", "--epochs", "2000", "--jobs", "2"]
+    argv = ["compare", "iris", "--epochs", "2000", "--jobs", "2", "--set", "train.engine='numpy'"]
     full = deepbasics(*argv, "--out", str(tmp_path / "full"), "--quiet")
     assert full.wait(timeout=120) == 0, full.stderr.read()
     part = deepbasics(*argv, "--out", str(tmp_path / "part"))
@@ -279,3 +279,45 @@ def test_ctrl_c_during_a_parallel_comparison_and_resume(tmp_path):
         assert a.epoch == b.epoch == 2000
         assert all(np.array_equal(x, y) for p, q in zip(a.params, b.params) for x, y in zip(p, q))
         assert a.meta["history"]["history"]["cost"] == b.meta["history"]["history"]["cost"]
+
+
+def test_the_compare_header_says_what_the_grid_varies(capsys, tmp_path):
+    """The header describes every run, not the first: values the grid varies are listed."""
+    cfg = write_config(tmp_path, '[data]\nname = "moons"\nn_samples = 100\n[model]\nhidden = [4]\n'
+                                 '[train]\nepochs = 1\n[grid]\n"model.activation" = ["relu", "tanh"]\n'
+                                 '"model.init" = ["he_normal", "glorot_normal"]\n"model.hidden" = [[4], [4, 3]]\n')
+    code, out, _ = run_cli(capsys, "compare", cfg, "--no-report", "--jobs", "1")
+    assert code == 0
+    header = next(line for line in out.splitlines() if line.startswith("data: "))
+    assert header == ("data: moons (100 examples, 2 features, binary, 2 classes): network 2-4-1 or 2-4-3-1, "
+                      "relu or tanh + sigmoid, he_normal or glorot_normal init")
+    code, out, _ = run_cli(capsys, "compare", "moons_optimizers", "--epochs", "1", "--no-report", "--jobs", "1")
+    assert ("data: moons (900 examples, 2 features, binary, 2 classes): network 2-5-2-1, relu + sigmoid, "
+            "he_normal init") in out
+
+
+def test_no_help_text_points_into_a_repository(capsys):
+    """--help speaks of what every user has: no relative paths into a source tree."""
+    from deepbasics.cli import COMMANDS
+    for command in [None, *COMMANDS]:
+        with pytest.raises(SystemExit):
+            main(([command] if command else []) + ["--help"])
+        out = capsys.readouterr().out
+        assert "../" not in out and "reference/" not in out, command
+
+
+def test_the_shipped_initialisation_comparison_shows_initialisation_matter(capsys, tmp_path):
+    """spirals_init exists to show that the starting weights matter: its runs must end apart (He ahead
+    of Glorot with either activation), not all at accuracy 1."""
+    code, _, _ = run_cli(capsys, "compare", "spirals_init", "--quiet", "--no-report", "--out", str(tmp_path),
+                         "--json", str(tmp_path / "r.json"))
+    assert code == 0
+    runs = {r["label"]: r for r in json.loads((tmp_path / "r.json").read_text())["runs"]}
+    assert sorted(runs) == ["glorot_normal · relu", "glorot_normal · tanh", "he_normal · relu", "he_normal · tanh"]
+    accuracy = {label: r["metrics"]["val"]["accuracy"] for label, r in runs.items()}
+    for activation in ("tanh", "relu"):
+        assert accuracy[f"he_normal · {activation}"] - accuracy[f"glorot_normal · {activation}"] >= 0.05, accuracy
+    assert max(accuracy.values()) - min(accuracy.values()) >= 0.08
+    cost = {label: r["history"]["history"]["cost"][-1] for label, r in runs.items()}
+    assert max(cost["he_normal · tanh"], cost["he_normal · relu"]) < 0.5 * min(cost["glorot_normal · tanh"],
+                                                                              cost["glorot_normal · relu"])

@@ -31,6 +31,7 @@ seed = 2
 [train]
 epochs = {epochs}
 batch_size = 16
+engine = "numpy"        # one engine for every part of a resumed run: its numbers then equal the serial run's
 [optimizer]
 name = "adam"
 lr = 0.003
@@ -50,10 +51,11 @@ def cluster():
 
 def _numbers(path) -> dict:
     """A results.json without what may differ between two executions of the same runs
-    (seconds, the command line, the output folder)."""
+    (seconds, the command line, the output folder, how many processes engine "auto" counted on)."""
     def strip(d):
         if isinstance(d, dict):
-            return {k: strip(v) for k, v in d.items() if k not in ("seconds", "wall_seconds", "command", "output")}
+            return {k: strip(v) for k, v in d.items()
+                    if k not in ("seconds", "wall_seconds", "command", "output", "engine_auto")}
         if isinstance(d, list):
             return [strip(v) for v in d]
         return d

@@ -206,3 +206,27 @@ def test_a_key_with_a_line_break_stays_on_one_line():
     with pytest.raises(config.ConfigError) as info:
         config.from_dict({"data": {"\n": None}}, "playground")
     assert "\n" not in str(info.value) and info.value.key == "data.\n"
+
+
+@pytest.mark.parametrize("overrides, key, blamed", [
+    (["optimizer.lr=-1"], "optimizer.lr", "--set optimizer.lr: "),
+    (["train.epochs=10", "optimizer.beta1=1.5"], "optimizer.beta1", "--set optimizer.beta1: "),
+    (["train.early_stopping.patience=0"], "train.early_stopping.patience", "--set train.early_stopping.patience: "),
+    (["model.hidden=[5, -2]"], "model.hidden", "--set model.hidden: model.hidden must be >= 1, got -2"),
+    # fine alone, wrong with the file's other settings: the override still takes the blame
+    (["split.fractions=[0.5, 0, 0.5]", "train.early_stopping={monitor='val_loss'}"], "train.early_stopping",
+     "--set train.early_stopping: "),
+])
+def test_a_bad_override_is_blamed_on_the_set_not_the_shipped_file(overrides, key, blamed):
+    with pytest.raises(config.ConfigError) as info:
+        config.load("moons_adam", overrides)
+    assert str(info.value).startswith(blamed) and "moons_adam.toml" not in str(info.value)
+    assert info.value.key.startswith(key.split(".patience")[0]) and info.value.source == blamed.split(": ")[0]
+
+
+def test_an_error_of_the_file_itself_still_names_the_file(tmp_path):
+    path = tmp_path / "mine.toml"
+    path.write_text("[optimizer]\nbeta1 = 1.5\n")
+    with pytest.raises(config.ConfigError) as info:
+        config.load(str(path), ["train.epochs=5"])
+    assert str(info.value).startswith(f"{path}: optimizer: beta1 must satisfy")

@@ -49,7 +49,7 @@ def test_strict_build_renders_the_pages(tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     walkthrough = (site / "walkthrough" / "index.html").read_text()
     assert walkthrough.count("<svg") >= 2
-    assert "32% of the sigmoid outputs are saturated" in walkthrough
+    assert "N(0,1) + sigmoid: 32% of the sigmoid outputs saturated" in walkthrough
     for name in ("optimizers", "schedules", "vanishing_gradients", "batch_norm"):
         page = (site / "notebooks" / name / "index.html").read_text()
         assert "data:image/png;base64" in page, name

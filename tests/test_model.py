@@ -99,7 +99,7 @@ def test_get_set_weights_layout():
         model.set_weights([np.zeros((3, 5)), np.zeros(5), np.zeros((1, 5)), np.zeros(1)])
     with pytest.raises(db.DeepBasicsError, match="expects 4 arrays"):
         model.set_weights([np.zeros((5, 3))])
-    assert "total params: 26" in model.summary()
+    assert model.summary().splitlines()[-1].split() == ["total", "26"]
 
 
 def test_divergence_stops_with_a_clear_message_and_keeps_good_weights():
@@ -168,3 +168,19 @@ def test_rejected_fit_leaves_an_unbuilt_model_unbuilt(data):
     with pytest.raises(db.DeepBasicsError, match="clip_norm"):
         model.fit(X, y, clip_norm=0)
     assert model.params is None
+
+
+def test_summary_columns_fit_their_contents():
+    """Each column is as wide as its longest entry: the widths, outputs and counts line up."""
+    model = db.Sequential([db.Dense(100), db.BatchNorm(), db.ReLU(), db.Dense(1, l2=0.01), db.Sigmoid()],
+                          input_dim=2, init="he", seed=0)
+    head, *rows = model.summary().splitlines()
+    assert head == "Sequential(input_dim=2, init='he', seed=0)"
+    header, body, rule, total = rows[0], rows[1:-2], rows[-2], rows[-1]
+    assert header.split() == ["#", "layer", "outputs", "params"]
+    assert [r.split()[1] for r in body] == ["Dense(100)", "BatchNorm(momentum=0.1,", "ReLU()", "Dense(1,", "Sigmoid()"]
+    assert {len(r) for r in [header, *body, total]} == {len(header)} and set(rule.strip()) == {"-"}
+    end = header.index("outputs") + len("outputs")                          # outputs right-aligned under it
+    assert [r[:end].split()[-1] for r in body] == ["100", "100", "100", "1", "1"]
+    assert all(r[end] == " " and r[end - 1] != " " for r in body)
+    assert [int(r.split()[-1]) for r in body] == [300, 200, 0, 101, 0] and total.split() == ["total", "601"]

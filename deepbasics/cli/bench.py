@@ -27,15 +27,15 @@ def register(sub) -> None:
                     "Speed is machine-dependent; nothing is asserted.",
         epilog="examples:\n  deepbasics bench --workload S\n  deepbasics bench --quick --json out/bench.json\n"
                "  deepbasics bench --workload L --json large.json\n"
-               "  deepbasics bench --workload S W --reference ../shared/reference/seed_reference.py")
+               "  deepbasics bench --workload S W --reference chapter_code.py\n"
+               "                     chapter_code.py: the chapter's own code, if you have it as a file")
     p.add_argument("--workload", nargs="+", default=None, metavar="NAME",
                    help="S, demo, W, D, scaling, auto, vmap, L and/or XL (default: all but XL)")
     p.add_argument("--quick", action="store_true",
-                   help="smaller sizes (2 of the 7 runs, m up to 1e5, 100,000 rows for L, 2,000,000 for XL, ...): "
-                        "a few minutes in all")
+                   help="smaller sizes (2 of the 7 runs, m up to 1e5, 100,000 rows for L, 2,000,000 for XL, ...)")
     p.add_argument("--reference", metavar="PATH",
-                   help="the document's code to time on S (default: ../shared/reference/seed_reference.py "
-                        "beside the project, or $DEEPBASICS_REFERENCE, when present)")
+                   help="the document's code to time on S, a Python file that takes run names "
+                        "(default: $DEEPBASICS_REFERENCE when set; otherwise it is not timed)")
     p.add_argument("--no-reference", action="store_true", help="do not time the document's code")
     p.add_argument("--json", metavar="PATH", help="also write machine, rows and targets as JSON to PATH")
     p.add_argument("--quiet", action="store_true", help="print only the table")

@@ -67,17 +67,36 @@ def say(args):
 
 
 def describe_run(cfg, prepared) -> str:
-    """'moons (binary, 2 features): network 2-5-2-1, relu, he_normal init'."""
+    """'moons (900 examples, 2 features, binary, 2 classes): network 2-5-2-1, relu + sigmoid,
+    he_normal init'."""
+    return describe_runs([cfg], prepared)
+
+
+def describe_runs(cfgs, prepared) -> str:
+    """The data and the network of runs on the same data, each setting as the runs have it: one
+    value, or the values the runs differ in ('relu or tanh + sigmoid, he_normal or glorot_normal
+    init' for a grid over activation and initialiser)."""
     from ..runs.experiment import output_units
     d = prepared.dataset
-    units, act = output_units(cfg, d)
-    widths = "-".join(str(w) for w in [d.X.shape[1], *cfg.model.hidden, units])
-    acts = cfg.model.activation if isinstance(cfg.model.activation, str) else "/".join(cfg.model.activation)
-    extras = "".join([", batch norm" if cfg.model.batch_norm else "",
-                      f", dropout {cfg.model.dropout:g}" if cfg.model.dropout else ""])
+
+    def values(of) -> str:
+        return " or ".join(dict.fromkeys(of(c) for c in cfgs))
+
+    def widths(c) -> str:
+        return "-".join(str(w) for w in [d.X.shape[1], *c.model.hidden, output_units(c, d)[0]])
+
+    def acts(c) -> str:
+        a = c.model.activation
+        return a if isinstance(a, str) else "/".join(a)
+
+    def extra(c) -> str:
+        return ", ".join(filter(None, ["batch norm" if c.model.batch_norm else "",
+                                       f"dropout {c.model.dropout:g}" if c.model.dropout else ""])) or "plain"
+    extras = values(extra)
     task = d.task if d.task == "regression" else f"{d.task}, {d.n_classes} classes"
-    return (f"{d.name} ({len(d.y)} examples, {d.X.shape[1]} features, {task}): network {widths}, {acts} + {act}"
-            f"{extras}, {cfg.model.init} init")
+    return (f"{d.name} ({len(d.y)} examples, {d.X.shape[1]} features, {task}): network {values(widths)}, "
+            f"{values(acts)} + {values(lambda c: output_units(c, d)[1])}"
+            f"{'' if extras == 'plain' else ', ' + extras}, {values(lambda c: c.model.init)} init")
 
 
 def check_runs(runs) -> dict:
@@ -96,12 +115,16 @@ def check_runs(runs) -> dict:
         if cfg.train.engine == "jax":
             from ..learn.engines import get as get_engine
             get_engine("jax")
+        if cfg.train.engine == "auto":       # measured once per machine, here, before workers start
+            from ..learn.engines import auto
+            auto.get_costs()
         prepared[label] = p
     return prepared
 
 
 def result_line(r) -> str:
-    """One line per finished run: epochs, last cost, accuracy (or loss) on each split, time."""
+    """One line per finished run: epochs, last cost, accuracy (or loss) on each split, time and
+    engine; a run that early stopping ended says so on a second line, with the reason."""
     parts = []
     for part in ("train", "val", "test"):
         m = r.metrics.get(part)
@@ -111,8 +134,11 @@ def result_line(r) -> str:
             parts.append(f"{part} loss {m['loss']:.6g}")
     cost = (r.history.get("history", {}).get("cost") or [math.nan])[-1]
     status = "" if r.status == "ok" else f"  [{r.status}]"
-    return (f"{r.label:<20} epochs {r.epochs_done:<6} cost {cost:<10.6g}  {'  '.join(parts)}  "
-            f"({r.seconds:.1f} s){status}")
+    engine = ", ".join(filter(None, [r.engine, r.dtype if r.dtype != "float64" else ""]))
+    line = (f"{r.label:<20} epochs {r.epochs_done:<6} cost {cost:<10.6g}  {'  '.join(parts)}  "
+            f"({r.seconds:.1f} s{', ' + engine if engine else ''}){status}")
+    note = r.stop_note()
+    return f"{line}\n{'':<20} {note}" if note else line
 
 
 # -- running several runs ------------------------------------------------------------------------
@@ -147,15 +173,17 @@ def run_all(runs, prepared: dict, *, jobs: int | None, quiet: bool, emit, checkp
     Progress: one bar over all the runs' epochs (a terminal), or a line per tenth. Ctrl-C asks
     every run to save its checkpoint, waits for them, then raises CompareInterrupted.
     """
+    from ..runs.experiment import choose_engines
     jobs = runner.worker_count(jobs, len(runs))
     paths = {label: checkpoint_path(checkpoints, label) if checkpoints else None for label, _ in runs}
+    engines = choose_engines(runs, prepared, jobs)       # "auto" decides for the runs together
     if jobs <= 1:
-        return _run_here(runs, prepared, paths, resume=resume, quiet=quiet, emit=emit)
-    return _run_in_workers(runs, prepared, paths, resume=resume, jobs=jobs, quiet=quiet, emit=emit,
+        return _run_here(runs, prepared, paths, engines, resume=resume, quiet=quiet, emit=emit)
+    return _run_in_workers(runs, prepared, paths, engines, resume=resume, jobs=jobs, quiet=quiet, emit=emit,
                            meanwhile=meanwhile)
 
 
-def _run_here(runs, prepared: dict, paths: dict, *, resume: bool, quiet: bool, emit) -> list:
+def _run_here(runs, prepared: dict, paths: dict, engines: dict, *, resume: bool, quiet: bool, emit) -> list:
     """The runs one after another in this process, each under its own progress bar."""
     from ..runs.experiment import Interrupted, run
     from ..runs.progress import Progress
@@ -165,7 +193,7 @@ def _run_here(runs, prepared: dict, paths: dict, *, resume: bool, quiet: bool, e
         progress = Progress(cfg.train.epochs, desc=desc, mode="off" if quiet else "auto")
         try:
             r = run(label, cfg, prepared[label], progress=progress, checkpoint=paths[label],
-                    resume=_resume_from(paths[label], resume))
+                    resume=_resume_from(paths[label], resume), engine=engines.get(label))
         except Interrupted as stop:
             raise CompareInterrupted([stop.checkpoint] if stop.checkpoint else []) from None
         results.append(r)
@@ -174,14 +202,14 @@ def _run_here(runs, prepared: dict, paths: dict, *, resume: bool, quiet: bool, e
     return results
 
 
-def _run_in_workers(runs, prepared: dict, paths: dict, *, resume: bool, jobs: int, quiet: bool, emit,
-                    meanwhile) -> list:
+def _run_in_workers(runs, prepared: dict, paths: dict, engines: dict, *, resume: bool, jobs: int, quiet: bool,
+                    emit, meanwhile) -> list:
     """The runs at once in ``jobs`` worker processes (runs.runner), under one progress bar over all
     their epochs, each result line printed as its run finishes."""
     from ..runs.progress import Progress
     total = sum(cfg.train.epochs for _, cfg in runs)
     bar = None if quiet else Progress(total, desc=f"{len(runs)} runs on {jobs} processes", mode="auto")
-    tasks = [(label, cfg, paths[label], _resume_from(paths[label], resume), prepared[label])
+    tasks = [(label, cfg, paths[label], _resume_from(paths[label], resume), prepared[label], engines.get(label))
              for label, cfg in runs]
     try:
         return runner.run_tasks(
@@ -214,13 +242,14 @@ class _QueueProgress:
         pass
 
 
-def _work(label: str, cfg, checkpoint, resume, prepared=None):
+def _work(label: str, cfg, checkpoint, resume, prepared=None, engine=None):
     """One run in a worker: its RunResult, or ("interrupted", checkpoint path or None). ``prepared``
-    is the parent's prepared data (sent, not rebuilt: rebuilding imports scikit-learn, ~1 s)."""
+    is the parent's prepared data (sent, not rebuilt: rebuilding imports scikit-learn, ~1 s);
+    ``engine`` what "auto" chose for the command's runs together."""
     from ..runs.experiment import Interrupted, run
     progress = _QueueProgress(cfg.train.epochs)
     try:
-        return run(label, cfg, prepared, progress=progress, checkpoint=checkpoint, resume=resume)
+        return run(label, cfg, prepared, progress=progress, checkpoint=checkpoint, resume=resume, engine=engine)
     except Interrupted as stop:
         return ("interrupted", stop.checkpoint)
     finally:

@@ -10,7 +10,7 @@ from . import common
 
 EXAMPLES = """examples:
   deepbasics compare moons_optimizers              the document's GD / momentum / Adam comparison
-  deepbasics compare spirals_init --epochs 200     initialisation x activation
+  deepbasics compare spirals_init                  Glorot and He initialisation x tanh and ReLU
   deepbasics compare my.toml --jobs 2 --json results.json --quiet
   deepbasics compare my.toml --resume              after Ctrl-C: each run goes on where it stopped
   deepbasics compare spirals_init --cluster local:2
@@ -61,7 +61,7 @@ def compare(args, spec: str, *, command: str) -> int:
     if not args.quiet:
         first = prepared[runs[0][0]]
         emit(f"{cfg.name}: {len(runs)} run(s): {', '.join(label for label, _ in runs)}")
-        emit(f"data: {common.describe_run(runs[0][1], first)}")
+        emit(f"data: {common.describe_runs([c for _, c in runs], first)}")
         emit(first.split.describe())
     start = time.perf_counter()
     on_cluster = getattr(args, "cluster", None)       # demo shares this function, without --cluster
@@ -74,7 +74,7 @@ def compare(args, spec: str, *, command: str) -> int:
         folder = Path(args.checkpoint_dir)
     try:
         if on_cluster:
-            results, start = _on_cluster(args, runs, folder, emit)
+            results, start = _on_cluster(args, runs, prepared, folder, emit)
         else:
             results = common.run_all(runs, prepared, jobs=args.jobs, quiet=args.quiet, emit=emit,
                                      checkpoints=folder, resume=args.resume,
@@ -99,10 +99,14 @@ def _warm_plots() -> None:
     plots.warm_up()
 
 
-def _on_cluster(args, runs, folder, emit):
+def _on_cluster(args, runs, prepared, folder, emit):
     """The runs as Dask tasks (deepbasics.cluster), checkpointing into ``folder``: (results, start time).
-    Ctrl-C leaves each run's last periodic checkpoint there, for --resume."""
+    Ctrl-C leaves each run's last periodic checkpoint there, for --resume. Engine "auto" decides
+    for the runs together as a local comparison on this machine's cores would, so that both give
+    the same numbers."""
     from ..errors import DeepBasicsError
+    from ..runs import runner
+    from ..runs.experiment import choose_engines
     try:
         from .. import cluster
     except ImportError:
@@ -117,6 +121,7 @@ def _on_cluster(args, runs, folder, emit):
         submitted[0] = time.perf_counter()
     try:
         results = cluster.run_all(runs, paths, spec=args.cluster, retries=args.retries, resume=args.resume,
+                                  engines=choose_engines(runs, prepared, runner.worker_count(None, len(runs))),
                                   emit=None if args.quiet else emit, on_submit=started,
                                   on_result=None if args.quiet else (lambda r: emit(common.result_line(r))))
     except KeyboardInterrupt:

@@ -9,7 +9,7 @@ from .compare import compare
 CONFIG = "moons_optimizers"
 
 EXAMPLES = """examples:
-  deepbasics demo                         about half a minute on two cores; report in reports/demo/
+  deepbasics demo                         the main job; report in reports/demo/
   deepbasics demo --epochs 2000 --out /tmp/demo
   deepbasics demo --quiet --json -        the numbers as JSON on standard output
   deepbasics train --list                 other experiments that ship with deepbasics

@@ -67,7 +67,7 @@ def load_config(args):
     changes = common.overrides(args)
     if not args.out:            # the report goes beside the checkpoint, never over a comparison's report
         changes.append(f"output.dir={json.dumps(str(Path(args.resume).parent))}")
-    return config.from_dict(config.apply_overrides(raw, changes), str(args.resume))
+    return config.with_overrides(raw, changes, str(args.resume))
 
 
 def run(args) -> int:

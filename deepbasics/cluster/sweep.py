@@ -26,12 +26,13 @@ def check_folder(folder) -> Path:
 
 
 def run_all(runs, paths: dict, *, spec: str, retries: int = 2, resume: bool = False, emit=print,
-            on_result=None, on_submit=None) -> list:
+            on_result=None, on_submit=None, engines: dict | None = None) -> list:
     """Train every (label, cfg) of ``runs`` on the cluster ``spec``; each run checkpoints to
     ``paths[label]`` (a checkpoint left there is resumed when ``resume`` is set, and always by
     a retried task). ``emit`` prints the cluster's description (None: quiet),
     ``on_result(result)`` is called as each run finishes, ``on_submit(client, futures)`` once
-    the tasks are submitted."""
+    the tasks are submitted; ``engines`` holds what "auto" chose for the runs together
+    (``experiment.choose_engines``), as a local comparison would."""
     client, cluster = connection.connect(spec)
     try:
         folder = str(Path(next(iter(paths.values()))).parent)
@@ -43,8 +44,8 @@ def run_all(runs, paths: dict, *, spec: str, retries: int = 2, resume: bool = Fa
                 Path(path).unlink(missing_ok=True)
         sweep = uuid.uuid4().hex[:8]
         futures = [client.submit(train_run, label, cfg.to_dict(), cfg.base_dir, paths[label],
-                                 checkpoint_every(cfg.train.epochs), key=f"deepbasics-{sweep}-{i}",
-                                 retries=retries, pure=False)
+                                 checkpoint_every(cfg.train.epochs), (engines or {}).get(label),
+                                 key=f"deepbasics-{sweep}-{i}", retries=retries, pure=False)
                    for i, (label, cfg) in enumerate(runs)]
         if on_submit is not None:
             on_submit(client, futures)

@@ -10,9 +10,10 @@ from pathlib import Path
 RESUME_TOPIC = "deepbasics-resume"      # the event a task logs when it resumes from a checkpoint
 
 
-def train_run(label: str, raw: dict, base_dir: str, checkpoint: str, checkpoint_every: int):
+def train_run(label: str, raw: dict, base_dir: str, checkpoint: str, checkpoint_every: int, engine=None):
     """Train the run ``label`` of config ``raw`` (``Config.to_dict()``) and return its
-    ``RunResult``; continue from ``checkpoint`` when a previous attempt left one."""
+    ``RunResult``; continue from ``checkpoint`` when a previous attempt left one. ``engine``: what
+    "auto" chose for the sweep's runs together (plain data), or None."""
     from ..runs import config, experiment
     from ..learn import checkpoint as ckpt_io
     cfg = config.from_dict(raw, source=raw.get("name", label), base_dir=base_dir)
@@ -20,7 +21,7 @@ def train_run(label: str, raw: dict, base_dir: str, checkpoint: str, checkpoint_
     if resume:
         _log_resume(label, ckpt_io.load(resume).epoch)
     return experiment.run(label, cfg, experiment.prepare(cfg), checkpoint=checkpoint,
-                          checkpoint_every=checkpoint_every, resume=resume)
+                          checkpoint_every=checkpoint_every, resume=resume, engine=engine)
 
 
 def _log_resume(label: str, epoch: int) -> None:

@@ -211,6 +211,7 @@ class Plan(NamedTuple):
     rates: np.ndarray        # (epochs, steps): the learning rate of every update
     engine: str              # "numpy" or "jax" ("auto" resolved)
     noise_seed: int          # seed of the stochastic layers' draws
+    why: dict | None = None  # engine "auto": the run's updates and where JAX starts to pay on this machine
 
 
 def fit(model, X: np.ndarray, y, options: FitOptions) -> History:
@@ -261,7 +262,8 @@ def validator(model, validation_data, loss) -> Callable[[], dict]:
 def make_plan(model, m: int, options: FitOptions, mapped: bool = False) -> Plan:
     """The run's network, batch size b, steps per epoch, rates and engine. The engine "auto"
     resolves by the run's updates (epochs - initial_epoch) * steps and its work per update,
-    b x parameters, and whether X is a memory map (``engines.auto``); a device means engine "jax"."""
+    b x parameters, and whether X is a memory map (``engines.auto``); a device means engine "jax".
+    ``why`` keeps what "auto" went by: the updates, and from how many JAX pays on this machine."""
     obj, batching, where = options.objective, options.batching, options.placement
     body, fit_loss = fuse_output(model.layers, obj.loss)
     setup = Setup(body, fit_loss, obj.optimizer, shapes_of(model.params[:len(body)]), obj.clip_norm, obj.clip_value)
@@ -269,11 +271,15 @@ def make_plan(model, m: int, options: FitOptions, mapped: bool = False) -> Plan:
     steps = steps_per_epoch(m, batch_size, batching.drop_last)
     rates = obj.schedule.rates(obj.optimizer.lr, options.epochs, steps)
     work = batch_size * sum(int(np.prod(s)) for layer in setup.shapes for s in layer)
+    updates = (options.epochs - options.initial_epoch) * steps
     engine = "jax" if where.device is not None else \
-        engines.auto.resolve(where.engine, updates=(options.epochs - options.initial_epoch) * steps, work=work,
-                             mapped=mapped)
+        engines.auto.resolve(where.engine, updates=updates, work=work, mapped=mapped)
+    why = None
+    if where.engine == "auto" and where.device is None:
+        why = {"updates": updates, "mapped": True} if mapped else \
+            {"updates": updates, "jax_from_updates": engines.auto.crossover_updates(work)}
     noise_seed = model.seed if options.noise_seed is None else options.noise_seed
-    return Plan(setup, m, batch_size, steps, rates, engine, noise_seed)
+    return Plan(setup, m, batch_size, steps, rates, engine, noise_seed, why)
 
 
 def _cast(a, dtype):
@@ -324,7 +330,8 @@ def make_history(model, plan: Plan, options: FitOptions) -> History:
                     "steps_per_epoch": plan.steps, "m": plan.m, "shuffle_seed": batching.seed,
                     "seed": model.seed, "noise_seed": plan.noise_seed, "init": model.init,
                     "optimizer": repr(obj.optimizer), "schedule": repr(obj.schedule), "loss": obj.loss.name,
-                    "engine": plan.engine, "dtype": options.placement.dtype.name, "drop_last": batching.drop_last,
+                    "engine": plan.engine, "engine_asked": options.placement.engine, "engine_auto": plan.why,
+                    "dtype": options.placement.dtype.name, "drop_last": batching.drop_last,
                     "early_stopping": None if rule is None else vars(rule).copy()})
 
 

@@ -104,14 +104,28 @@ class Sequential:
         self._require_built()
         return sum(int(a.size) for p in self.params for a in p)
 
-    def summary(self) -> str:
-        """One line per layer with its output width and parameter count."""
-        self._require_built()
-        lines, n = [f"Sequential(input_dim={self.input_dim}, init={self.init!r}, seed={self.seed})"], self.input_dim
-        for layer, p in zip(self.layers, self.params):
+    def _rows(self) -> list[tuple[int, str, int, int]]:
+        """(index, short layer name, output width, parameters) per layer."""
+        rows, n = [], self.input_dim
+        for i, (layer, p) in enumerate(zip(self.layers, self.params)):
             n = p[0].shape[0] if p else n
-            lines.append(f"  {layer!r:<40} out={n:<6} params={sum(int(a.size) for a in p)}")
-        lines.append(f"  total params: {self.count_params()}")
+            rows.append((i, _short_name(layer), n, sum(int(a.size) for a in p)))
+        return rows
+
+    def summary(self) -> str:
+        """A table: one row per layer with its output width and parameter count, each column
+        as wide as its longest entry."""
+        self._require_built()
+        table = [("#", "layer", "outputs", "params")]
+        table += [(str(i), name, str(n), f"{k:,}") for i, name, n, k in self._rows()]
+        table.append(("", "total", "", f"{self.count_params():,}"))
+        widths = [max(len(row[c]) for row in table) for c in range(4)]
+        lines = [f"Sequential(input_dim={self.input_dim}, init={self.init!r}, seed={self.seed})"]
+        for i, row in enumerate(table):
+            if i == len(table) - 1:
+                lines.append("  " + "-" * (sum(widths) + 6))
+            lines.append(f"  {row[0]:>{widths[0]}}  {row[1]:<{widths[1]}}  {row[2]:>{widths[2]}}  "
+                         f"{row[3]:>{widths[3]}}".rstrip())
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
@@ -120,12 +134,8 @@ class Sequential:
         head = f"Sequential(input_dim={self.input_dim}, init={self.init!r}, seed={self.seed})"
         if self.params is None:
             return f"<p><code>{html.escape(head)}</code>: no weights yet (give input_dim or call fit)</p>"
-        rows, n = [], self.input_dim
-        for i, (layer, p) in enumerate(zip(self.layers, self.params)):
-            n = p[0].shape[0] if p else n
-            name = f"Dense({layer.units})" if isinstance(layer, Dense) else repr(layer)
-            rows.append(f"<tr><td>{i}</td><td><code>{html.escape(name)}</code></td>"
-                        f"<td>{n}</td><td>{sum(int(a.size) for a in p)}</td></tr>")
+        rows = [f"<tr><td>{i}</td><td><code>{html.escape(name)}</code></td><td>{n}</td><td>{k}</td></tr>"
+                for i, name, n, k in self._rows()]
         return (f"<table><caption><code>{html.escape(head)}</code></caption>"
                 "<thead><tr><th>#</th><th>layer</th><th>outputs</th><th>parameters</th></tr></thead>"
                 f"<tbody>{''.join(rows)}</tbody><tfoot><tr><td></td><th>total</th><td></td>"
@@ -313,3 +323,14 @@ class Sequential:
 
     def __repr__(self) -> str:
         return f"Sequential({list(self.layers)!r}, input_dim={self.input_dim}, init={self.init!r}, seed={self.seed})"
+
+
+def _short_name(layer) -> str:
+    """A layer as a summary shows it: ``Dense(10)`` and its settings that differ from the
+    defaults (``Dense(10, l2=0.01)``); other layers as their repr."""
+    if not isinstance(layer, Dense):
+        return repr(layer)
+    extra = [f"init={getattr(layer.init, '__name__', 'custom')!r}"] if layer.init is not None else []
+    extra += ["use_bias=False"] if not layer.use_bias else []
+    extra += [f"{k}={getattr(layer, k):g}" for k in ("l1", "l2") if getattr(layer, k)]
+    return f"Dense({', '.join([str(layer.units), *extra])})"

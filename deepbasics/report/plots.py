@@ -78,6 +78,30 @@ def color(i: int) -> str:
     return PALETTE[i % len(PALETTE)]
 
 
+def _same_as(x, y, drawn: list) -> str | None:
+    """The label of a line already drawn with exactly these points, or None. ``drawn`` holds
+    (label, x, y) of the lines so far."""
+    for label, dx, dy in drawn:
+        if len(dx) == len(x) and np.array_equal(dx, x) and np.allclose(dy, y, rtol=1e-9, atol=0):
+            return label.split(" (same as ")[-1].rstrip(")") if " (same as " in label else label
+    return None
+
+
+def _plot_distinct(ax, x, y, label: str, drawn: list, **style) -> None:
+    """Draw a line. One that lies exactly on lines already drawn is drawn dashed, a few points
+    below them on the page, and named in the legend ("adam (same as gd)"), so that it does not
+    hide under them."""
+    twin = _same_as(x, y, drawn)
+    if twin is not None:
+        from matplotlib.transforms import offset_copy
+        below = sum(1 for name, *_ in drawn if name == twin or name.endswith(f"(same as {twin})"))
+        style = {**style, "linestyle": (0, (5, 2)),
+                 "transform": offset_copy(ax.transData, fig=ax.figure, y=-3.0 * below, units="points")}
+        label = f"{label} (same as {twin})"
+    ax.plot(x, y, label=label, **style)
+    drawn.append((label, np.asarray(x), np.asarray(y)))
+
+
 def history_figure(history, ax=None, log_scale: bool = False):
     """One fit's cost per epoch (solid) and, when validation ran, its validation loss (dashed, on
     the epochs it was measured); returns the matplotlib Figure. ``ax`` draws into an existing
@@ -106,11 +130,11 @@ def cost_curves(results, log_scale: bool = False) -> bytes | None:
     """Training cost (the document's epoch cost) and validation loss, one colour per run."""
     fig, axes = _figure(8.6, 4.4)
     ax = axes[0, 0]
-    drawn = False
+    drawn, lines = False, []
     for i, r in enumerate(results):
         train = _series(r, "cost")
         if train is not None:
-            ax.plot(*train, color=color(i), linewidth=1.6, label=f"{r.label} · train")
+            _plot_distinct(ax, *train, f"{r.label} · train", lines, color=color(i), linewidth=1.6)
             drawn = True
         val = _series(r, "val_loss")
         if val is not None:
@@ -134,8 +158,9 @@ def accuracy_curves(results) -> bytes | None:
         return None
     fig, axes = _figure(8.6, 3.6)
     ax = axes[0, 0]
+    lines = []
     for i, r, (x, y) in series:
-        ax.plot(x, y, color=color(i), linewidth=1.5, label=r.label)
+        _plot_distinct(ax, x, y, r.label, lines, color=color(i), linewidth=1.5)
     ax.set_xlabel("epoch")
     ax.set_ylabel("validation accuracy")
     ax.set_title("Validation accuracy per epoch", loc="left", fontsize=11)
@@ -148,14 +173,13 @@ def learning_rates(results) -> bytes | None:
     fig, axes = _figure(8.6, 3.2)
     ax = axes[0, 0]
     drawn = False
-    rates = []
+    rates, lines = [], []
     for i, r in enumerate(results):
         s = _series(r, "lr")
         if s is not None:
-            # Runs often share a rate: later runs are drawn thinner and dashed, on top, so a line
-            # lying on another still shows.
-            ax.plot(*s, color=color(i), linewidth=max(3.4 - 0.8 * i, 1.2), label=r.label, drawstyle="steps-post",
-                    linestyle=("-", "--", ":", "-.")[i % 4])
+            # Runs often share a rate: one lying on another is dashed over a white edge and named
+            # "(same as ...)" in the legend.
+            _plot_distinct(ax, *s, r.label, lines, color=color(i), linewidth=2.4, drawstyle="steps-post")
             rates.append(s[1])
             drawn = True
     if not drawn:
@@ -221,6 +245,12 @@ def decision_boundaries(results) -> bytes | None:
 
 def confusion_matrices(results, min_classes: int = 3) -> bytes | None:
     """Counts of (true, predicted) per run; only for ``min_classes`` or more classes."""
+    fig = confusion_figure(results, min_classes)
+    return None if fig is None else _png(fig)
+
+
+def confusion_figure(results, min_classes: int = 3):
+    """The Figure of ``confusion_matrices``: every cell's count written in it, zeros included."""
     runs = [r for r in results if r.confusion is not None and len(r.confusion) >= min_classes][:6]
     if not runs:
         return None
@@ -239,16 +269,15 @@ def confusion_matrices(results, min_classes: int = 3) -> bytes | None:
         ax.set_xticks(ticks, names, rotation=45 if k > 4 else 0, ha="right" if k > 4 else "center", fontsize=8)
         ax.set_yticks(ticks, names, fontsize=8)
         top = cm.max() if cm.size else 1
-        for (i, j), v in np.ndenumerate(cm):
-            if v:
-                ax.text(j, i, str(v), ha="center", va="center", fontsize=8 if k <= 10 else 6,
-                        color="white" if v > 0.6 * top else "#222222")
+        for (i, j), v in np.ndenumerate(cm):     # every cell, zeros too: an empty cell reads as missing
+            ax.text(j, i, str(v), ha="center", va="center", fontsize=8 if k <= 10 else 6,
+                    color="white" if v > 0.6 * top else "#222222" if v else "#8a8a8a")
         ax.set_xlabel("predicted")
         ax.set_ylabel("true")
         ax.set_title(f"{r.label} ({r.confusion_on})", fontsize=10)
     for ax in list(axes.flat)[n:]:
         ax.set_visible(False)
-    return _png(fig)
+    return fig
 
 
 def gradient_series(result) -> dict[str, tuple]:

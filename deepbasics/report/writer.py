@@ -55,8 +55,9 @@ def rows(results) -> list[dict]:
     out = []
     for r in results:
         cost = r.history.get("history", {}).get("cost") or [None]
-        row = {"run": r.label, "status": r.status, "epochs": r.epochs_done, "final cost": cost[-1],
-               "seconds": round(r.seconds, 2)}
+        status = "stopped early" if r.status == "ok" and r.stopped else r.status
+        row = {"run": r.label, "status": status, "epochs": r.epochs_done, "final cost": cost[-1],
+               "seconds": round(r.seconds, 2), "engine": ", ".join(filter(None, [r.engine, r.dtype])) or "–"}
         for part in ("train", "val", "test"):
             m = r.metrics.get(part, {})
             row[f"{part} loss"] = m.get("loss")
@@ -74,11 +75,44 @@ def _columns(results) -> list[str]:
             cols.append(f"{part} accuracy" if accuracy else f"{part} loss")
     if accuracy and (has["test"] or has["val"]):
         cols.append(("test" if has["test"] else "val") + " loss")
-    return cols + ["seconds"]
+    return cols + ["seconds", "engine"]
+
+
+def _notes(results) -> list[tuple[str, str]]:
+    """(kind, line) for each run whose table row needs a reason: "stopped" (early stopping's),
+    "problem" (a divergence, an interruption)."""
+    return [(kind, f"{r.label}: {text}") for r in results
+            for kind, text in (("stopped", r.stop_note()), ("problem", r.message)) if text]
+
+
+def engine_line(results) -> str:
+    """How engine "auto" chose, when it chose every run: 'Engine "auto" chose from this machine's
+    measured costs: for this network JAX pays from 7,905 updates; the runs had 150,000 each.'"""
+    why = [(r.history.get("params") or {}).get("engine_auto") for r in results]
+    if not why or None in why:
+        return ""
+    if any(w.get("mapped") for w in why):
+        return 'Engine "auto" kept the memory-mapped data on NumPy.'
+    if all("saving_s" in w for w in why):                 # chosen for the runs together
+        w, n = why[0], len(why)
+        start = f"{w['start_s']:.1f} s to start it in {w['processes']} process{'es' if w['processes'] > 1 else ''}"
+        if w["engine"] == "jax":
+            return (f'Engine "auto" chose JAX for the {n} runs together, from this machine\'s measured costs: '
+                    f"it saves them an estimated {w['saving_s']:.1f} s of training against {start}.")
+        return (f'Engine "auto" kept the {n} runs on NumPy, from this machine\'s measured costs: JAX would save '
+                f"them an estimated {w['saving_s']:.1f} s of training, less than {start}.")
+    pays = {w.get("jax_from_updates") for w in why}
+    updates = sorted({w["updates"] for w in why})
+    had = f"{updates[0]:,} each" if len(updates) == 1 else f"{updates[0]:,} to {updates[-1]:,}"
+    if len(pays) != 1:
+        return f"Engine \"auto\" chose each run's engine from this machine's measured costs; the runs had {had} updates."
+    n = pays.pop()
+    where = "JAX would not pay at any length" if n is None else f"JAX pays from {n:,} updates"
+    return f"Engine \"auto\" chose from this machine's measured costs: for this network {where}; the runs had {had}."
 
 
 def _cell(col: str, value) -> str:
-    if col in ("run", "status"):
+    if col in ("run", "status", "engine"):
         return str(value)
     if col == "epochs":
         return f"{value:,}"
@@ -119,16 +153,18 @@ main { max-width:1120px; margin:0 auto; padding:24px 40px 48px; }
 section { background:white; border:1px solid var(--line); border-radius:10px; padding:18px 22px; margin:0 0 18px; }
 section h2 { margin:0 0 10px; font-size:18px; }
 section p.caption { color:var(--muted); margin:4px 0 0; font-size:13px; }
+.scroll { overflow-x:auto; }
 table { border-collapse:collapse; width:100%; font-variant-numeric:tabular-nums; }
-th, td { padding:7px 10px; border-bottom:1px solid var(--line); text-align:right; white-space:nowrap; }
-th { font-size:12px; text-transform:uppercase; letter-spacing:.5px; color:var(--muted); font-weight:600; }
-td:first-child, th:first-child, td:nth-child(2), th:nth-child(2) { text-align:left; }
+th, td { padding:7px 8px; border-bottom:1px solid var(--line); text-align:right; white-space:nowrap; }
+th { font-size:11.5px; text-transform:uppercase; letter-spacing:.3px; color:var(--muted); font-weight:600; }
+td:first-child, th:first-child, td:nth-child(2), th:nth-child(2), td:last-child, th:last-child { text-align:left; }
 tr.best td { background:#eef6fc; font-weight:600; }
 .swatch { display:inline-block; width:10px; height:10px; border-radius:2px; margin-right:8px; vertical-align:0; }
 .status-ok { color:#1a7f37; } .status-diverged { color:#b42318; } .status-interrupted { color:#9a6700; }
+.status-stopped-early { color:#0b5394; }
 img { max-width:100%; height:auto; display:block; margin:6px auto 0; }
 pre { background:#0f1724; color:#e6edf3; padding:14px 16px; border-radius:8px; overflow:auto; font-size:12.5px; }
-.note { color:#b42318; font-size:13px; margin-top:8px; }
+.note { color:#b42318; font-size:13px; margin-top:8px; } .note.stopped { color:#0b5394; }
 footer { color:var(--muted); font-size:12px; text-align:center; padding:10px 0 30px; }
 """
 
@@ -168,13 +204,14 @@ def html_page(results, cfg: Config, images: dict[str, bytes], *, wall_seconds: f
             if c == "run":
                 text = f'<span class="swatch" style="background:{plots.color(i)}"></span>{text}'
             if c == "status":
-                text = f'<span class="status-{esc(r.status)}">{text}</span>'
+                text = f'<span class="status-{esc(row[c].replace(" ", "-"))}">{text}</span>'
             cells.append(f"<td>{text}</td>")
         body.append(f'<tr{" class=best" if i == best else ""}>{"".join(cells)}</tr>')
-    notes = "".join(f'<p class="note">{esc(r.label)}: {esc(r.message)}</p>' for r in results if r.message)
-    sections = [f'<section><h2>Results</h2><table><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody>'
-                f'</table><p class="caption">{esc(_split_line(split))}. Accuracy and loss on each split after '
-                f'the last epoch; the best run is highlighted.</p>{notes}</section>']
+    notes = "".join(f'<p class="note {kind}">{esc(line)}</p>' for kind, line in _notes(results))
+    sections = [f'<section><h2>Results</h2><div class="scroll"><table><thead><tr>{head}</tr></thead>'
+                f'<tbody>{"".join(body)}</tbody></table></div><p class="caption">{esc(_split_line(split))}. '
+                f'Accuracy and loss on each split after the last epoch; the best run is highlighted. '
+                f'{esc(engine_line(results))}</p>{notes}</section>']
     for stem, title, caption in FIGURES:
         if stem in images:
             data = base64.b64encode(images[stem]).decode("ascii")
@@ -211,18 +248,17 @@ def markdown(results, cfg: Config, images: dict[str, bytes], *, wall_seconds: fl
     if cfg.description:
         lines += [cfg.description, ""]
     lines += [f"{_split_line(results[0].split)}. Wall time {wall_seconds:.1f} s"
-              + (f" (`{command}`)." if command else "."), ""]
+              + (f" (`{command}`)." if command else ".") + (f" {engine_line(results)}" if engine_line(results) else ""),
+              ""]
     lines.append("| " + " | ".join(cols) + " |")
-    lines.append("|" + "|".join("---" if c in ("run", "status") else "---:" for c in cols) + "|")
+    lines.append("|" + "|".join("---" if c in ("run", "status", "engine") else "---:" for c in cols) + "|")
     for i, row in enumerate(table):
         cells = [_cell(c, row[c]) for c in cols]
         if i == best:
             cells[0] = f"**{cells[0]}**"
         lines.append("| " + " | ".join(cells) + " |")
     lines.append("")
-    for r in results:
-        if r.message:
-            lines += [f"- {r.label}: {r.message}"]
+    lines += [f"- {line}" for _, line in _notes(results)]
     lines += ["", "Full report with every plot: [report.html](report.html).", ""]
     for stem, title, _ in FIGURES:
         if stem in images:

@@ -380,6 +380,37 @@ def apply_overrides(raw: dict, overrides) -> dict:
     return raw
 
 
+def _related(a: str, b: str) -> bool:
+    """Whether dotted keys ``a`` and ``b`` name the same setting or one lies inside the other."""
+    return a == b or a.startswith(b + ".") or b.startswith(a + ".")
+
+
+def with_overrides(raw: dict, overrides, source: str, base_dir: str = ".") -> Config:
+    """``from_dict`` of ``raw`` with ``--set key=value`` overrides applied. An error caused by an
+    override names it (``--set optimizer.lr: ...``), not the file it changed, which the user may
+    never have written (a shipped config): the override whose key is the failing setting's (or
+    contains it), else, when the file alone passes, the overrides together."""
+    overrides = list(overrides or ())
+    try:
+        return from_dict(apply_overrides(raw, overrides), source, base_dir)
+    except ConfigError as err:
+        keys = [parse_override(text)[0] for text in overrides]
+        culprits = [k for k in keys if err.key and _related(err.key, k)][-1:]
+        if not culprits and keys and _passes(raw, source, base_dir):
+            culprits = list(dict.fromkeys(keys))
+        if not culprits:
+            raise
+        raise err.blamed_on(", ".join(f"--set {k}" for k in culprits)) from None
+
+
+def _passes(raw: dict, source: str, base_dir: str) -> bool:
+    try:
+        from_dict(raw, source, base_dir)
+        return True
+    except DeepBasicsError:
+        return False
+
+
 def read_raw(spec: str) -> tuple[dict, str, str]:
     """(parsed TOML, source name for messages, base folder) for a path or a shipped config's name."""
     path = Path(spec)
@@ -406,7 +437,7 @@ def read_raw(spec: str) -> tuple[dict, str, str]:
 def load(spec: str, overrides=()) -> Config:
     """A checked Config from a TOML file or a shipped config's name, with ``key=value`` overrides."""
     raw, source, base = read_raw(spec)
-    return from_dict(apply_overrides(raw, overrides), source, base)
+    return with_overrides(raw, overrides, source, base)
 
 
 def expand(cfg: Config) -> list[tuple[str, Config]]:

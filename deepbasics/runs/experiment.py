@@ -21,7 +21,7 @@ import numpy as np
 from ..data import datasets
 from ..errors import ConfigError, DeepBasicsError, DivergedError
 from ..learn import checkpoint as ckpt_io
-from ..learn.batching import steps_per_epoch
+from ..learn.batching import is_mapped, steps_per_epoch
 from ..learn.history import History
 from ..learn.model import Sequential
 from ..nn import activations, losses
@@ -110,6 +110,28 @@ def fit_arguments(cfg: Config, loss: str, validation_data=None) -> dict:
             "early_stopping": tc.early_stopping, "drop_last": tc.drop_last}
 
 
+def choose_engines(runs, prepared: dict, processes: int) -> dict:
+    """The engine of each run of a command whose config says "auto", decided for the runs together
+    (``engines.auto.together``: a process imports JAX once for all the runs it takes), as
+    {label: {"engine": "numpy" | "jax", "why": {...}}}. A single run, a run on a memory map (NumPy's)
+    and a run on a named engine are left to ``fit``."""
+    from ..learn.engines import auto
+    chosen = [(label, cfg) for label, cfg in runs
+              if cfg.train.engine == "auto" and not is_mapped(prepared[label].X_train)]
+    if len(chosen) < 2:
+        return {}
+    sizes = []
+    for label, cfg in chosen:
+        p, tc = prepared[label], cfg.train
+        model, _ = build_model(cfg, p.dataset, p.X_train.shape[1])
+        m = len(p.y_train)
+        batch = m if tc.batch is None else min(tc.batch, m)
+        sizes.append((tc.epochs * steps_per_epoch(m, tc.batch, tc.drop_last), batch * model.count_params()))
+    decision = auto.together(sizes, processes)
+    return {label: {"engine": decision["engine"], "why": {"updates": updates, **decision}}
+            for (label, _), (updates, _) in zip(chosen, sizes)}
+
+
 def validation_of(prepared: Prepared):
     """(X_val, y_val) of a prepared run, or None when it holds out no validation set."""
     return (prepared.X_val, prepared.y_val) if len(prepared.y_val) else None
@@ -136,6 +158,34 @@ class RunResult:
     confusion_on: str = ""
     standardized: bool = False
     n_params: int = 0
+    engine: str = ""                   # the engine that trained it ("auto" resolved): numpy | jax
+    dtype: str = ""                    # float64 | float32
+
+    @property
+    def stopped(self) -> dict | None:
+        """Where and why early stopping ended the run (``History.stopped``), or None."""
+        return self.history.get("stopped") or None
+
+    def stop_note(self) -> str:
+        """What early stopping did, in a sentence, epochs counted from 1 as in the report: 'stopped
+        early after 116 of 200 epochs: val_loss did not improve for 20 epochs (best 0.0812 at
+        epoch 96, whose weights were restored)'; '' when it did not stop the run."""
+        s = self.stopped
+        if not s:
+            return ""
+        planned = (self.history.get("params") or {}).get("epochs") or (self.config.get("train") or {}).get("epochs")
+        rule = (self.history.get("params") or {}).get("early_stopping") or {}
+        patience, every = rule.get("patience"), (self.config.get("train") or {}).get("validation_freq") or 1
+        unit = "epoch" if every == 1 or s["monitor"] == "cost" else "validation"
+        waited = f" for {patience} {unit}{'s' if patience != 1 else ''}" if patience else ""
+        if unit == "validation":
+            waited += f" (one every {every} epochs)"
+        kept = "whose weights were restored" if s.get("restored") else "the last epoch's weights kept"
+        best = s.get("best")
+        best_text = f"best {best:.6g} at epoch {s['best_epoch'] + 1}" if best is not None else "no best value"
+        of = f" of {planned:,}" if planned else ""
+        return (f"stopped early after {s['epoch'] + 1:,}{of} epochs: {s['monitor']} did not improve{waited} "
+                f"({best_text}, {kept})")
 
     def to_json(self) -> dict:
         """The result without the large arrays, JSON-safe (NaN as null). _json_safe builds new
@@ -172,7 +222,7 @@ def _merge(previous: dict | None, history: History) -> History:
     """A checkpoint's history followed by the epochs trained since (diagnostics too)."""
     if not previous:
         return history
-    merged = History(previous.get("params"))
+    merged = History(_merged_params(previous, history.params))
     merged.diagnostics = list(previous.get("diagnostics", [])) + list(history.diagnostics)
     merged.stopped = history.stopped or previous.get("stopped")
     cols = {k: [np.nan if v is None else v for v in vals] for k, vals in previous["history"].items()}
@@ -183,25 +233,46 @@ def _merge(previous: dict | None, history: History) -> History:
     return merged
 
 
+def _merged_params(previous: dict, now: dict) -> dict:
+    """A resumed run's settings: those it started with (a resume changes only epochs and the
+    engine), its engine "jax then numpy" when the fit that continued it ran on another one. A
+    checkpoint written during a fit holds no settings yet: the continuing fit's then, counted from
+    the checkpoint's first epoch."""
+    before = previous.get("params") or {}
+    if not before:
+        first = previous.get("epoch") or [now.get("initial_epoch", 0)]
+        return {**now, "initial_epoch": first[0]} if now else {}
+    if not now:
+        return dict(before)
+    merged = {**before, "epochs": now.get("epochs", before.get("epochs"))}
+    engines = str(before.get("engine", "")).split(" then ")
+    if now.get("engine") and now["engine"] != engines[-1]:
+        merged["engine"] = " then ".join([*filter(None, engines), now["engine"]])
+    return merged
+
+
 def run(label: str, cfg: Config, prepared: Prepared | None = None, *, progress=None,
-        checkpoint: str | None = None, checkpoint_every: int = 0, resume: str | None = None) -> RunResult:
+        checkpoint: str | None = None, checkpoint_every: int = 0, resume: str | None = None,
+        engine: dict | None = None) -> RunResult:
     """Train one run of a config; evaluate it; return its RunResult.
 
     checkpoint        where to write checkpoints (every ``checkpoint_every`` epochs, at the end,
                       and on Ctrl-C or divergence, so the last good weights are kept)
     resume            a checkpoint to continue from: its weights, optimizer state and history
+    engine            for train.engine "auto": the engine ``choose_engines`` chose with the
+                      command's other runs ({"engine", "why"}); None lets ``fit`` choose
     A diverged run returns status "diverged" (the last good weights evaluated); Ctrl-C saves the
     checkpoint (when one is asked for) and raises ``Interrupted``.
     """
     # Overflow on the way to a NaN cost is reported once, as the divergence, not as warnings.
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         return _run(label, cfg, prepared, progress=progress, checkpoint=checkpoint,
-                    checkpoint_every=checkpoint_every, resume=resume)
+                    checkpoint_every=checkpoint_every, resume=resume, engine=engine)
 
 
-def _run(label, cfg, prepared, *, progress, checkpoint, checkpoint_every, resume) -> RunResult:
+def _run(label, cfg, prepared, *, progress, checkpoint, checkpoint_every, resume, engine) -> RunResult:
     """The run's steps: build it, continue a checkpoint, train, save, evaluate."""
-    run_ = _Run(label, cfg, prepared or prepare(cfg), checkpoint)
+    run_ = _Run(label, cfg, prepared or prepare(cfg), checkpoint, engine)
     if resume:
         run_.resume_from(resume)
     result = run_.new_result()
@@ -214,6 +285,8 @@ def _run(label, cfg, prepared, *, progress, checkpoint, checkpoint_every, resume
     result.seconds = time.perf_counter() - start
     result.epochs_done = int(run_.model.epochs_done)
     result.history = run_.history_so_far().to_dict()
+    result.engine = result.history["params"].get("engine") or run_.model.engine_used or ""
+    result.dtype = result.history["params"].get("dtype") or run_.cfg.train.dtype
     if checkpoint:       # the final weights, or the last good ones of a diverged run
         m = run_.model
         ckpt_io.save(checkpoint, params=m.params, state=m.state, opt_state=m.opt_state,
@@ -226,8 +299,10 @@ class _Run:
     """One run's model, its history so far (a resumed checkpoint's, then this fit's) and its
     checkpoint file."""
 
-    def __init__(self, label: str, cfg: Config, prepared: Prepared, checkpoint: str | None):
+    def __init__(self, label: str, cfg: Config, prepared: Prepared, checkpoint: str | None,
+                 engine: dict | None = None):
         self.label, self.cfg, self.prepared, self.checkpoint = label, cfg, prepared, checkpoint
+        self.engine = engine if cfg.train.engine == "auto" else None     # {"engine", "why"} chosen for it
         self.model, self.loss = build_model(cfg, prepared.dataset, prepared.X_train.shape[1])
         self.previous, self.initial, self.finished = None, 0, False
         self.history = History()
@@ -244,6 +319,12 @@ class _Run:
         if self.cfg.train.early_stopping is None or self.finished:
             ckpt_io.restore(self.model, saved, self.cfg.optimizer)
             self.previous, self.initial = saved.meta.get("history"), saved.epoch
+
+    def settings(self, params: dict) -> dict:
+        """The fit's recorded settings, saying "auto" chose the engine when it was chosen for it."""
+        if self.engine is None or not params:
+            return dict(params)
+        return {**params, "engine_asked": "auto", "engine_auto": self.engine["why"]}
 
     def history_so_far(self) -> History:
         return _merge(self.previous, self.history)
@@ -287,16 +368,20 @@ class _Run:
         recorder = Recorder(self.history, progress, checkpoint_every if saving else 0, self.save if saving else None)
         try:
             if self.initial < tc.epochs and not self.finished:
+                arguments = fit_arguments(self.cfg, self.loss, validation_of(self.prepared))
+                if self.engine is not None:
+                    arguments["engine"] = self.engine["engine"]
                 fitted = self.model.fit(self.prepared.X_train, self.prepared.y_train, epochs=tc.epochs,
-                                        initial_epoch=self.initial, on_epoch=recorder,
-                                        **fit_arguments(self.cfg, self.loss, validation_of(self.prepared)))
+                                        initial_epoch=self.initial, on_epoch=recorder, **arguments)
                 self.history.diagnostics, self.history.stopped = fitted.diagnostics, fitted.stopped
+                self.history.params = self.settings(fitted.params)
             elif self.initial > tc.epochs:
                 raise DeepBasicsError(f"the checkpoint has {self.initial} epochs done, more than train.epochs = "
                                       f"{tc.epochs}; raise train.epochs to continue it")
         except DivergedError as err:
             result.status, result.message = "diverged", str(err)
             self.history.diagnostics = list(getattr(err.history, "diagnostics", []))
+            self.history.params = self.settings(getattr(err.history, "params", {}))
         except KeyboardInterrupt:
             saved_to = None
             if saving and recorder.state is not None:

@@ -101,11 +101,9 @@ def _load():
 
 
 def default_reference() -> Path | None:
-    """The document's code, if it sits where the project keeps it (or where the env var says)."""
-    if os.environ.get(REFERENCE_ENV):
-        return Path(os.environ[REFERENCE_ENV])
-    path = Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "seed_reference.py"
-    return path if path.exists() else None
+    """The document's code when ``$DEEPBASICS_REFERENCE`` names its file; None otherwise (S is
+    then timed without it)."""
+    return Path(os.environ[REFERENCE_ENV]) if os.environ.get(REFERENCE_ENV) else None
 
 
 def _row(workload, contender, seconds, *, ratio=None, vs=None, note="", **extra) -> dict:
@@ -268,13 +266,14 @@ def bench_auto(quick: bool, say) -> list[dict]:
             warm = _child("start", {"width": width, "engine": "jax"}, env)["seconds"] - np_start
         saving = t_np - t_jx
         even = {k: (v / saving if saving > 0 else float("inf")) for k, v in (("cold", cold), ("warm", warm))}
+        rule = auto.crossover_updates(work)
         rows.append(_row("auto", f"2-{width}-{width}-1, batch 64", None, width=width, work=work,
                          numpy_us=t_np * 1e6, jax_us=t_jx * 1e6, start_cold_s=cold, start_warm_s=warm,
-                         break_even_cold=even["cold"], break_even_warm=even["warm"],
-                         rule=auto.crossover_updates(work),
+                         break_even_cold=even["cold"], break_even_warm=even["warm"], rule=rule,
                          note=f"per update numpy {t_np * 1e6:.1f} us, jax {t_jx * 1e6:.1f} us; JAX start-up "
                               f"+{cold:.2f} s cold / +{warm:.2f} s warm: pays from {even['cold']:,.0f} updates "
-                              f"(cold) / {even['warm']:,.0f} (warm); auto switches at {auto.crossover_updates(work):,}"))
+                              f"(cold) / {even['warm']:,.0f} (warm); auto switches at "
+                              f"{'never' if rule is None else format(rule, ',')} (its measured costs)"))
     return rows
 
 

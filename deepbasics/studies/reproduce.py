@@ -224,6 +224,9 @@ def _train_in_workers(names, *, engine: str, print_fn, verbose: int, jobs: int) 
     """The runs at once in ``jobs`` workers, the longest started first (so that no core is left
     with a long run at the end), each one's lines printed in the order of ``names``."""
     longest_first = sorted(range(len(names)), key=lambda i: -RUNS[names[i]].epochs)
+    if engine == "auto":         # measured here, once, before the workers start (they only read it)
+        from ..learn.engines import auto
+        auto.get_costs()
 
     def show(_, captured):
         for line in captured[0]:
