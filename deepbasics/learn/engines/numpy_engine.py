@@ -38,6 +38,7 @@ class NumpyEngine:
     and converted to the parameters' dtype as they are gathered."""
 
     name = "numpy"
+    on_batch = None          # on_batch(epoch, k) after the k-th update of an epoch (``fit.Monitoring``)
 
     def __init__(self, setup: Setup, *, batch_size: int, rates: np.ndarray, shuffle_seed, m: int,
                  noise_seed: int | None = None):
@@ -79,6 +80,8 @@ class NumpyEngine:
                     xb, yb = xb.astype(dtype), yb.astype(dtype)
                 state, loss_sum = train_step(self.setup, state, xb, yb, rates[k], ctx)
                 total += float(loss_sum)       # summed in float64 whatever the dtype
+                if self.on_batch is not None:  # a front end answering mid-epoch; the numbers are untouched
+                    self.on_batch(epoch, k + 1)
                 if (k + 1) % RELEASE_EVERY == 0:
                     release_pages(X)           # a memory-mapped X: resident memory stays a few batches
             costs.append(total / self.m)
