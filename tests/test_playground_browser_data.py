@@ -45,9 +45,12 @@ def tables(tmp_path_factory):
     value = np.sin(2.5 * X[:, 0]) + X[:, 1] ** 2 + 0.3 * X[:, 2]
     parquet = folder / "surface.parquet"
     pq.write_table(pa.table({"u": X[:, 0], "v": X[:, 1], "w": X[:, 2], "height": value}), parquet)
-    bad = folder / "gaps.csv"
-    bad.write_text("a,b,label\n1,2,x\n3,,y\n4,5,x\n6,7,y\n")
-    return {"csv": csv, "parquet": parquet, "bad": bad, "folder": folder}
+    ragged = folder / "ragged.csv"
+    ragged.write_text("a,b,c,label\n1,2,3,x\n4,5,y\n6,7,8,x\n9,1,2,y\n")
+    gaps = folder / "gaps.csv"
+    gaps.write_text("a,b,c,label\n" + "".join(f"{i},{'' if i == 3 else i % 5},{i % 7},{'xy'[i % 2]}\n"
+                                              for i in range(60)))
+    return {"csv": csv, "parquet": parquet, "ragged": ragged, "gaps": gaps, "folder": folder}
 
 
 REFUSED_UPLOAD = re.compile(r"Failed to load resource: the server responded with a status of 4(00|13|15) ")
@@ -142,9 +145,14 @@ def test_a_parquet_regression_file_trains_with_its_surface_and_mse(tab, tables):
 
 def test_a_bad_file_shows_its_error_and_the_session_goes_on(tab, tables):
     page = tab.page
+    upload(page, tables["gaps"])                    # a column with a gap is offered, not ticked
+    assert page.evaluate("() => window.playground.sent.config.data.features") == ["a", "c"]
+    assert "missing values" in page.get_by_test_id("columns").locator("label.text").get_attribute("title")
+    message = refused(page, lambda: page.get_by_test_id("columns").get_by_text("b", exact=True).click())
+    assert message == "gaps.csv: column 'b' has a missing value (data row 4); fill or drop such rows first"
     play_until(page, 10)
-    message = refused(page, lambda: page.get_by_test_id("upload").set_input_files(str(tables["bad"])))
-    assert message == "gaps.csv: column 'b' has a missing value (data row 2); fill or drop such rows first"
+    message = refused(page, lambda: page.get_by_test_id("upload").set_input_files(str(tables["ragged"])))
+    assert message == "ragged.csv: data row 2 has 3 fields but the header has 4"
     going = epoch(page)
     page.wait_for_function("e => Number(document.querySelector('[data-testid=epoch]').textContent) > e + 10", arg=going)
     assert page.evaluate("() => window.playground.state") == "running"
@@ -156,7 +164,7 @@ def test_a_bad_file_shows_its_error_and_the_session_goes_on(tab, tables):
     fake.write_text("a,b\n1,2\n")
     assert "cannot read fake.parquet as Parquet" in refused(
         page, lambda: page.get_by_test_id("upload").set_input_files(str(fake)))
-    assert page.evaluate("() => window.playground.data.name") == "moons"        # what trained goes on
+    assert page.evaluate("() => window.playground.data.features") == ["a", "c"]   # what trained goes on
     pause(page)
 
 

@@ -365,6 +365,49 @@ def test_the_token_and_the_session_limit_can_be_chosen():
             free.kill()
 
 
+def test_uploads_go_when_the_server_stops_and_messages_are_bounded(tmp_path):
+    import urllib.request
+    from websockets.exceptions import ConnectionClosed
+    env = {**os.environ, "TMPDIR": str(tmp_path)}           # the server's temporary folders go here
+    proc = subprocess.Popen([sys.executable, "-m", "deepbasics", "playground", "--no-browser", "--port", "0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        url = url_of(proc)
+        ws_url = url.replace("http", "ws") + f"ws?token={proc.token}"
+        with connect(ws_url, max_size=None) as ws:
+            session = receive(ws, "hello")["session"]
+            request = urllib.request.Request(f"{url}api/upload?session={session}&name=t.csv", method="POST",
+                                             data=b"a,b,c\n1,2,x\n3,4,y\n", headers={"Authorization": f"token {proc.token}"})
+            with urllib.request.urlopen(request) as answer:
+                assert json.loads(answer.read())["rows"] == 2
+            kept = list(tmp_path.glob("deepbasics-playground-*/*/*/t.csv"))
+            assert len(kept) == 1
+            ws.send("x" * (2 << 20))                          # beyond any message's bound: the socket closes
+            with pytest.raises(ConnectionClosed) as closed:
+                for _ in range(10):
+                    ws.recv(timeout=10)
+            assert closed.value.rcvd.code == 1009
+        for _ in range(100):                                  # that tab's file went with its session
+            if not kept[0].exists():
+                break
+            time.sleep(0.05)
+        assert not kept[0].exists()
+        with connect(ws_url) as again:                        # the server goes on
+            other = receive(again, "hello")["session"]
+            request = urllib.request.Request(f"{url}api/upload?session={other}&name=u.csv",
+                                             method="POST", data=b"a,b\n1,x\n2,y\n",
+                                             headers={"Authorization": f"token {proc.token}"})
+            urllib.request.urlopen(request).close()
+            assert list(tmp_path.glob("deepbasics-playground-*/*/*/u.csv"))
+            proc.send_signal(signal.SIGTERM)
+            _, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0 and "Traceback" not in err
+    assert not list(tmp_path.glob("deepbasics-playground-*"))        # every upload removed at exit
+
+
 def test_without_the_extra_the_command_says_what_to_install():
     code = ("import sys; sys.modules['starlette'] = None; sys.modules['uvicorn'] = None\n"
             "from deepbasics.cli import main; sys.exit(main(['playground', '--no-browser']))")

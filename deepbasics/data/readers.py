@@ -726,7 +726,8 @@ def _parquet_cell(path: Path, file, name: str, r: int, value, kind) -> str:
 
 # -- what a file holds ----------------------------------------------------------------------------
 class Columns(NamedTuple):
-    """A table's columns as a front end offers them: names, "number" or "text" for each, and rows."""
+    """A table's columns as a front end offers them: names, a kind for each ("number", "incomplete":
+    numbers with missing cells, or "text"), and the number of rows."""
     names: tuple
     kinds: tuple
     rows: int
@@ -734,15 +735,19 @@ class Columns(NamedTuple):
 
 def describe(path, fmt: str, delimiter: str = ",") -> Columns:
     """The columns of a CSV ("csv") or Parquet ("parquet") file, for choosing the target and the
-    features before reading it: a column is "number" when Arrow reads its every cell as a number
-    or a missing value, else "text". ``read_csv``/``read_parquet`` then read the chosen columns
-    with their own rules (a missing cell is an error there)."""
+    features before reading it: a column is "number" when Arrow reads its every cell as a number,
+    "incomplete" when some of them are missing (null, NaN or a missing-value spelling), else
+    "text". ``read_csv``/``read_parquet`` then read the chosen columns with their own rules (a
+    missing cell is an error there)."""
     path = Path(path)
     if fmt == "parquet":
         file = _open_parquet(path)
-        schema = file.schema_arrow
-        kinds = tuple("number" if _number_type(f.type) else "text" for f in schema)
-        return Columns(tuple(schema.names), kinds, file.metadata.num_rows)
+        try:
+            table = file.read()
+        except (pa.ArrowException, OSError) as exc:
+            raise DeepBasicsError(f"cannot read {path} as Parquet: {_one_line(exc)}") from None
+        kinds = tuple(_kind(table.column(i), _number_type) for i in range(table.num_columns))
+        return Columns(tuple(table.column_names), kinds, table.num_rows)
     if fmt != "csv":
         raise DeepBasicsError(f"a table file is csv or parquet, got {fmt!r}")
     layout = _csv_layout(path, delimiter)
@@ -756,7 +761,18 @@ def describe(path, fmt: str, delimiter: str = ",") -> Columns:
                                                   strings_can_be_null=True))
     except (pa.ArrowException, OSError) as exc:
         raise DeepBasicsError(f"cannot read {path} as CSV: {_one_line(exc)}") from None
-    numeric = (pa.types.is_integer, pa.types.is_floating, pa.types.is_null)     # what read_csv takes as numbers
-    kinds = tuple("number" if any(test(table.column(i).type) for test in numeric) else "text"
-                  for i in range(table.num_columns))
+    def numeric(kind) -> bool:                          # what read_csv takes as numbers
+        return pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_null(kind)
+    kinds = tuple(_kind(table.column(i), numeric) for i in range(table.num_columns))
     return Columns(tuple(layout.header), kinds, table.num_rows)
+
+
+def _kind(column, numeric) -> str:
+    """"number", "incomplete" (numbers, some missing: null or NaN) or "text"."""
+    if not numeric(column.type):
+        return "text"
+    if pa.types.is_null(column.type) or column.null_count:
+        return "incomplete"
+    if pa.types.is_floating(column.type) and pc.any(pc.is_nan(column)).as_py():
+        return "incomplete"
+    return "number"

@@ -143,7 +143,7 @@ async def upload(request):
     except UploadError as err:
         return JSONResponse({"error": str(err)}, status_code=err.status)
     if session not in request.app.state.sessions:          # the tab closed meanwhile
-        Uploads(Path(entry["path"]).parent).close()
+        session.uploads.close()
         return JSONResponse({"error": "this session has ended; reload the page"}, status_code=404)
     session.uploads.keep(entry)
     return JSONResponse({k: v for k, v in entry.items() if k != "path"})

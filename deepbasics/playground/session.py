@@ -135,9 +135,12 @@ class Worker:
             self.send(self.trainer.data_message(continued=True))
             self.send_frame(boundary=True)
             return
-        self.trainer = Trainer(cfg, cfg_b)          # built completely before it replaces the old one
+        kept = self.trainer if self.trainer is not None and _same_data(cfg, self.configs[0]) else None
+        # built completely before it replaces the old one; the data as read when they are the same
+        self.trainer = Trainer(cfg, cfg_b, **({} if kept is None else {"prepared": kept.prepared,
+                                                                         "columns": kept.columns}))
         self.configs, self.reported, self.chunk = (cfg, cfg_b), set(), 1
-        self.send(self.trainer.data_message())
+        self.send(self.trainer.data_message(points=kept is None))   # the page keeps points that did not change
         self.send_frame(boundary=True)
         self.send_status()
 
@@ -292,6 +295,12 @@ class Worker:
             return
         self.send({"type": "status", "state": "running" if self.playing else "paused", "epoch": epoch,
                    "message": None, "within": None if self.playing else self.within})
+
+
+def _same_data(new, old) -> bool:
+    """Whether two configurations read, split and standardise the same data (a file is its
+    upload, which never changes): the prepared data of one serve the other."""
+    return new.data == old.data and new.split == old.split and new.train.dtype == old.train.dtype
 
 
 def _same_but_plane(new, old) -> bool:

@@ -217,16 +217,18 @@ class Trainer:
         return time.perf_counter() - start
 
     # -- messages --------------------------------------------------------------------------
-    def data_message(self, continued: bool = False) -> dict:
+    def data_message(self, continued: bool = False, points: bool = True) -> dict:
         """The ``data`` message: the points on the plane and what the view shows (``continued``:
-        only the view changed, the runs train on)."""
+        only the view changed, the runs train on; ``points`` False: "train" and "test" are null,
+        the points of the last data message, which the page keeps)."""
         d, plane = self.prepared.dataset, self.plane
         (xtr, ytr, ntr), (xte, yte, nte) = plane.points("train"), plane.points("test")
+        train, test = ({"x": np.round(xtr, 5), "y": ytr}, {"x": np.round(xte, 5), "y": yte}) if points else (None, None)
         return {"type": "data", "name": self.cfg.data.name, "task": d.task,
                 "classes": [int(c) if c.isdigit() else c for c in d.classes],
                 "extent": self.extent, "axes": list(plane.axes), "features": list(d.feature_names),
                 "held": plane.held, "columns": self.columns, "target": self.cfg.data.target,
-                "train": {"x": np.round(xtr, 5), "y": ytr}, "test": {"x": np.round(xte, 5), "y": yte},
+                "train": train, "test": test,
                 "shown": {"train": [len(ytr), ntr], "test": [len(yte), nte]}, "continued": continued}
 
     def _columns(self) -> list:

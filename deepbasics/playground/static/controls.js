@@ -77,15 +77,28 @@ export class Controls {
     this.target = config;
     this.run = run;
     this.compareOn = compareOn;
-    const signature = JSON.stringify([run, compareOn, config.data?.name, config.optimizer?.name,
-                                      config.schedule?.name, (config.model?.hidden || []).length,
-                                      dataSignature(config, this.context())]);
+    const signature = this.signatureOf(config);
     if (rebuild || signature !== this.signature) {
       this.signature = signature;
       this.build();
     } else {
       this.sync();
     }
+  }
+
+  // The server told more about the data (a table's columns, the plane it draws): the panel is
+  // rebuilt if that changes its fields, else only the chips and the plane follow (a number being
+  // typed elsewhere is left alone).
+  dataChanged() {
+    if (!this.target) return;
+    if (this.signatureOf(this.target) !== this.signature) this.show(this.target, this.run, this.compareOn, true);
+    else syncData(this.root, this.target, this.context());
+  }
+
+  signatureOf(config) {
+    return JSON.stringify([this.run, this.compareOn, config.data?.name, config.optimizer?.name,
+                           config.schedule?.name, (config.model?.hidden || []).length,
+                           dataSignature(config, this.context())]);
   }
 
   edit(key, value) {

@@ -75,9 +75,13 @@ function nameSelect(panel, ctx) {
     for (const name of names) group.append(el("option", {value: name, text: DATASET_LABELS[name] ?? name}));
     if (names.length) s.append(group);
   }
+  const data = panel.target.data || {};
   if (ctx.upload) {
     s.append(el("optgroup", {label: "Your file"},
                 el("option", {value: ctx.upload.format, text: ctx.upload.name})));
+  } else if (kindOf(data.name, options) === "file") {              // a link's file, not uploaded yet
+    s.append(el("optgroup", {label: "Your file"},
+                el("option", {value: data.name, text: `${data.path ?? "your file"} (not uploaded yet)`})));
   }
   s.addEventListener("change", () => {
     switchData(panel, s.value, ctx);
@@ -208,9 +212,9 @@ function columnBoxes(panel, columns) {
       if (data.plane && !data.plane.every((f) => chosen.includes(f))) delete data.plane;
       panel.edit("data.features", chosen);
     });
-    const label = el("label", {class: `chip${kind === "text" ? " text" : ""}`,
-                               title: kind === "text" ? "holds text: a feature must hold numbers" : name},
-                     c, el("span", {text: name}));
+    const why = {text: "holds text: a feature must hold numbers",
+                 incomplete: "has missing values: fill or drop them first (the reader refuses them)"}[kind];
+    const label = el("label", {class: `chip${why ? " text" : ""}`, title: why ?? name}, c, el("span", {text: name}));
     box.append(label);
   }
   return panel.row("features", box, "the columns the network sees (numbers only)");
@@ -230,8 +234,10 @@ function planeRow(panel) {
     });
     return s;
   };
-  return panel.row("plane", el("span", {class: "pair"}, pick("x", "plane-x"), el("span", {text: "×"}), pick("y", "plane-y")),
-                   "the two features the boundary view spans; the other features are held at their mean");
+  const box = el("div", {class: "plane-pick"},
+                 el("label", {}, el("span", {text: "across"}), pick("x", "plane-x")),
+                 el("label", {}, el("span", {text: "up"}), pick("y", "plane-y")));
+  return panel.row("plane", box, "the two features the boundary view spans; the other features are held at their mean");
 }
 
 // The plane's two features: data.plane, else the server's (the data message's axes), else the first two.
@@ -244,7 +250,7 @@ function planeOf(data, ctx) {
 
 function featuresOf(data, ctx) {
   if (data.features) return data.features;
-  return (ctx.columns || []).filter((c) => c.name !== data.target && c.kind !== "text").map((c) => c.name);
+  return (ctx.columns || []).filter((c) => c.name !== data.target && c.kind === "number").map((c) => c.name);
 }
 
 // The Data part's values that are not plain settings: the chips and the plane.

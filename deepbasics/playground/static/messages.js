@@ -62,6 +62,10 @@ function data(msg, actions) {
     app.state = "paused";
     invalidate("buttons");
   }
+  if (msg.train === null && app.data) {          // the same points as before (only the network changed)
+    msg.train = app.data.train;
+    msg.test = app.data.test;
+  }
   if (msg.continued) newView(msg);
   else newSession(msg);
   if (app.sent) {
@@ -70,7 +74,7 @@ function data(msg, actions) {
   app.needsFile = null;
   clearAlert();
   actions.clearInvalid();
-  actions.showControls();                        // a table's columns and plane, now known
+  actions.controls?.dataChanged();               // a table's columns and plane, now known
 }
 
 function frame(msg) {
