@@ -316,8 +316,11 @@ class Trainer:
         return out
 
     def _toml(self, run: Run) -> str:
+        engine = run.fit_args["engine"]
+        if engine == "auto" and run.model.engine_used:          # resolved by a chunk still in progress
+            engine = run.model.engine_used
         cfg = dataclasses.replace(run.cfg, train=dataclasses.replace(run.cfg.train, epochs=max(run.epoch, 1),
-                                                                      engine=run.fit_args["engine"]))
+                                                                      engine=engine))
         raw = cfg.to_dict()
         if cfg.data.path:
             raw["data"]["path"] = Path(cfg.data.path).name       # beside the TOML file
