@@ -154,7 +154,7 @@ def page_rates(url: str, chromium, link: str, seconds: float = 6.0) -> dict:
     probe = ("() => [performance.now(), window.playground.runs[0].lastEpoch, window.playground.frames, "
              "window.playground.drawn, window.playground.drawMs]")
     try:
-        page.goto(url.rstrip("/") + "/" + link)
+        page.goto(url + ("&" + link[1:] if "?" in url and link else link))      # the token, then the link
         wait_ready(page)
         page.get_by_test_id("play").click()
         page.wait_for_timeout(1000)

@@ -230,3 +230,58 @@ def test_an_error_of_the_file_itself_still_names_the_file(tmp_path):
     with pytest.raises(config.ConfigError) as info:
         config.load(str(path), ["train.epochs=5"])
     assert str(info.value).startswith(f"{path}: optimizer: beta1 must satisfy")
+
+
+# -- a file's fingerprint, the playground's plane, a bundled table's columns ---------------------------
+@pytest.mark.parametrize("text, key, words", [
+    ('[data]\nname = "moons"\nfingerprint = "abcdef12"', "data.fingerprint", "reads no file"),
+    ('[data]\nname = "csv"\npath = "d.csv"\ntarget = "t"\nfingerprint = "xyz"', "data.fingerprint", "hexadecimal"),
+    ('[data]\nname = "csv"\npath = "d.csv"\ntarget = "t"\nfingerprint = "abc"', "data.fingerprint", "8 to 64"),
+    ('[data]\nname = "iris"\nplane = ["a"]', "data.plane", "two different"),
+    ('[data]\nname = "iris"\nplane = ["a", "a"]', "data.plane", "two different"),
+    ('[data]\nname = "moons"\nplane = ["x2", "x1"]', "data.plane", '"x1", "x2"'),
+    ('[data]\nname = "csv"\npath = "d.csv"\ntarget = "t"\nfeatures = ["a", "b"]\nplane = ["a", "c"]',
+     "data.plane", "'c'"),
+    ('[data]\nname = "iris"\nn_samples = 100', "data.n_samples", "generated sets"),
+    ('[data]\nname = "wine"\nseed = 1', "data.seed", "generated sets"),
+])
+def test_fingerprint_plane_and_generated_keys_are_checked(text, key, words):
+    with pytest.raises(config.ConfigError) as info:
+        parse(text)
+    assert info.value.key == key and words in str(info.value)
+
+
+def test_fingerprint_and_plane_round_trip_through_toml():
+    cfg = parse('[data]\nname = "csv"\npath = "d.csv"\ntarget = "t"\nfeatures = ["a", "b", "c"]\n'
+                'fingerprint = "0123456789abcdef"\nplane = ["c", "a"]')
+    assert cfg.data.fingerprint == "0123456789abcdef" and cfg.data.plane == ("c", "a")
+    back = cfg.to_dict()["data"]
+    assert back["fingerprint"] == "0123456789abcdef" and back["plane"] == ["c", "a"]
+    assert "fingerprint" not in parse('[data]\nname = "moons"').to_dict()["data"]
+
+
+def test_a_run_refuses_a_file_that_is_not_the_fingerprinted_one(tmp_path):
+    from deepbasics.data import datasets
+    from deepbasics.runs import experiment
+    data = tmp_path / "d.csv"
+    data.write_text("a,b,t\n" + "".join(f"{i},{i % 3},{i % 2}\n" for i in range(40)))
+    right = datasets.file_fingerprint(data)
+    raw = {"data": {"name": "csv", "path": "d.csv", "target": "t", "fingerprint": right}}
+    assert len(experiment.prepare(config.from_dict(raw, "c.toml", str(tmp_path))).y) == 40
+    raw["data"]["fingerprint"] = right[:8]                      # a shorter start names it too
+    experiment.prepare(config.from_dict(raw, "c.toml", str(tmp_path)))
+    data.write_text(data.read_text() + "99,0,1\n")
+    with pytest.raises(config.ConfigError) as info:
+        experiment.prepare(config.from_dict(raw, "c.toml", str(tmp_path)))
+    assert info.value.key == "data.fingerprint" and right[:8] in str(info.value) and "\n" not in str(info.value)
+
+
+def test_a_bundled_tables_features_pick_its_columns():
+    from deepbasics.runs import experiment
+    cfg = config.from_dict({"data": {"name": "iris", "features": ["petal width (cm)", "petal length (cm)"]}}, "c")
+    prepared = experiment.prepare(cfg)
+    assert prepared.dataset.feature_names == ("petal width (cm)", "petal length (cm)") and prepared.X.shape == (150, 2)
+    bad = config.from_dict({"data": {"name": "iris", "features": ["petals"]}}, "c")
+    with pytest.raises(config.ConfigError) as info:
+        experiment.prepare(bad)
+    assert info.value.key == "data.features" and "sepal length (cm)" in str(info.value)

@@ -225,3 +225,51 @@ def test_a_stratified_split_holds_a_byte_a_row_not_sorted_copies():
         assert sorted(np.concatenate([s.train, s.val, s.test]).tolist()) == list(range(1000))
         for c in np.unique(labels):                           # every class cut 60/20/20
             assert abs(np.sum(labels[s.val] == c) - 0.2 * np.sum(labels == c)) <= 1
+
+
+# -- the regression sets, columns by name, fingerprints -----------------------------------------------
+@pytest.mark.parametrize("name", datasets.REGRESSION)
+def test_regression_sets_are_deterministic_values_in_the_square(name):
+    np.random.seed(5)
+    before = np.random.get_state()[1].copy()
+    fn = datasets.GENERATED[name][0]
+    X1, y1 = fn(n_samples=300, seed=4)
+    X2, y2 = fn(n_samples=300, seed=4)
+    assert np.array_equal(np.random.get_state()[1], before)
+    assert X1.shape == (300, 2) and y1.shape == (300,) and y1.dtype == np.float64
+    assert np.array_equal(X1, X2) and np.array_equal(y1, y2)
+    assert np.all(np.abs(X1) <= 1)
+    data = datasets.load(name, n_samples=300, seed=4)
+    assert data.task == "regression" and data.classes == () and data.feature_names == ("x1", "x2")
+    assert np.array_equal(data.y, y1)
+
+
+def test_the_plane_and_the_bumps_without_noise():
+    X, y = datasets.plane(n_samples=500, noise=0.0, seed=1)
+    assert np.allclose(y, (X[:, 0] + X[:, 1]) / 2)
+    X, y = datasets.gaussians(n_samples=20000, noise=0.0, seed=1)
+    for cx, cy, sign in datasets.BUMPS:          # near each centre the value is that bump's sign
+        near = (X[:, 0] - cx) ** 2 + (X[:, 1] - cy) ** 2 < 0.05 ** 2
+        assert near.any() and np.all(np.sign(y[near]) == sign) and np.all(np.abs(y[near]) > 0.8)
+    assert -1.2 < y.min() < -0.8 and 0.8 < y.max() < 1.2
+
+
+def test_select_features_keeps_named_columns_in_order():
+    iris = datasets.load("iris")
+    two = datasets.select_features(iris, ["petal width (cm)", "sepal length (cm)"])
+    assert two.feature_names == ("petal width (cm)", "sepal length (cm)")
+    assert np.array_equal(two.X, iris.X[:, [3, 0]]) and two.y is iris.y
+    with pytest.raises(DeepBasicsError, match="no feature 'petals'.*sepal length"):
+        datasets.select_features(iris, ["petals"])
+    with pytest.raises(DeepBasicsError, match="twice"):
+        datasets.select_features(iris, ["sepal length (cm)", "sepal length (cm)"])
+
+
+def test_file_fingerprint_is_the_start_of_the_sha256(tmp_path):
+    import hashlib
+    path = tmp_path / "f.csv"
+    path.write_bytes(b"a,b\n1,2\n" * 100_000)
+    assert datasets.file_fingerprint(path) == hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+    assert datasets.file_fingerprint(path, 40) == hashlib.sha256(path.read_bytes()).hexdigest()[:40]
+    with pytest.raises(DeepBasicsError, match="does not exist"):
+        datasets.file_fingerprint(tmp_path / "missing.csv")

@@ -146,3 +146,44 @@ def test_the_jax_engine_runs_steps_per_epoch_updates(m, batch_size, drop_last):
     pytest.importorskip("jax")
     expected = batching.steps_per_epoch(m, batch_size, drop_last)
     assert _updates_in_one_epoch("jax", m, batch_size, drop_last) == (expected, expected)
+
+
+# -- on_batch: a front end's look between two updates ----------------------------------------------
+def _moons_model():
+    X, y = db.datasets.moons(n_samples=200, noise=0.2, seed=3)
+    model = db.Sequential([db.Dense(4), db.ReLU(), db.Dense(1), db.Sigmoid()], input_dim=2, seed=3)
+    return model, X, y
+
+
+def test_on_batch_sees_every_update_and_changes_no_number():
+    calls = []
+    model, X, y = _moons_model()
+    args = dict(loss="binary_crossentropy", optimizer="adam", epochs=3, batch_size=64, shuffle_seed=10, engine="numpy")
+    with_hook = model.fit(X, y, on_batch=lambda e, k: calls.append((e, k)), **args)
+    plain, _, _ = _moons_model()
+    without = plain.fit(X, y, **args)
+    assert calls == [(e, k) for e in range(3) for k in range(1, 5)]        # 200 examples: 4 updates an epoch
+    assert with_hook.history["cost"] == without.history["cost"]
+    assert all(np.array_equal(a, b) for a, b in zip(model.get_weights(), plain.get_weights()))
+
+
+def test_on_batch_may_hold_the_run_or_end_it():
+    import time
+    model, X, y = _moons_model()
+    before = model.get_weights()
+
+    class Stop(Exception):
+        pass
+
+    def stop(e, k):
+        if (e, k) == (1, 2):
+            raise Stop()
+    with pytest.raises(Stop):
+        model.fit(X, y, epochs=3, batch_size=64, shuffle_seed=10, engine="numpy", on_batch=stop)
+    assert all(np.array_equal(a, b) for a, b in zip(model.get_weights(), before))   # nothing kept of it
+    held, _, _ = _moons_model()
+    slept = held.fit(X, y, epochs=3, batch_size=64, shuffle_seed=10, engine="numpy",
+                     on_batch=lambda e, k: time.sleep(0.01) if k == 2 else None)
+    plain, _, _ = _moons_model()
+    assert slept.history["cost"] == plain.fit(X, y, epochs=3, batch_size=64, shuffle_seed=10,
+                                              engine="numpy").history["cost"]

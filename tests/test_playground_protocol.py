@@ -14,9 +14,11 @@ from deepbasics.runs import config, experiment
 from deepbasics.learn import optim, schedules
 from deepbasics.nn.batchnorm import BatchNorm
 from deepbasics.errors import DeepBasicsError
+from deepbasics.data import datasets
 from deepbasics.playground import presets, protocol
 from deepbasics.playground.rates import GrowingRates
 from deepbasics.playground.trainer import Trainer
+from deepbasics.playground.uploads import Uploads, read_upload
 
 
 def base() -> dict:
@@ -94,8 +96,9 @@ def test_the_default_configuration_is_accepted_and_built_by_the_one_validator():
     ("data", "noise", -0.1, "data.noise", ">= 0"),
     ("data", "features", ["x1", "x3"], "data.features", "x1^2"),
     ("data", "n_samples", 10_001, "data.n_samples", "at most 10,000"),
-    ("data", "name", "digits", "data.name", "generated 2-D sets"),
-    ("data", "path", "/etc/passwd", "data.path", "reads no files"),
+    ("data", "name", "mnist", "data.name", "choose one of"),
+    ("data", "path", "/etc/passwd", "data.path", "uploaded file"),
+    ("data", "fingerprint", "0123456789abcdef", "data.fingerprint", "uploaded file"),
     ("model", "hidden", [], "model.hidden", "1 to 50"),
     ("model", "hidden", [4] * 51, "model.hidden", "1 to 50"),
     ("model", "hidden", [4, 129], "model.hidden", "1 to 128"),
@@ -118,24 +121,80 @@ def test_a_grid_is_refused():
     assert err.key == "grid" and "compare mode" in str(err)
 
 
-def test_csv_and_npz_sets_are_refused_without_reading_anything(tmp_path):
-    for name in ("csv", "npz"):
+def test_files_other_than_this_sessions_uploads_are_refused_without_reading_anything(tmp_path):
+    secret = tmp_path / "secret.csv"
+    secret.write_text("a,b,y\n1,2,0\n3,4,1\n")
+    fingerprint = datasets.file_fingerprint(secret)
+    for data in ({"name": "csv", "path": str(secret), "target": "y", "fingerprint": fingerprint},
+                 {"name": "csv", "path": "../secret.csv", "target": "y", "fingerprint": fingerprint},
+                 {"name": "csv", "path": "secret.csv", "target": "y", "fingerprint": fingerprint},
+                 {"name": "npz", "path": str(secret)}):
         cfg = base()
-        cfg["data"] = {"name": name, "path": str(tmp_path / "secret.csv"), "target": "y"}
+        cfg["data"] = data
         err = refused(configure(cfg))
         assert err.key == "data.path" and str(tmp_path) not in str(err)
+    cfg["data"] = {"name": "csv", "path": "secret.csv", "target": "y", "fingerprint": fingerprint}
+    err = refused(configure(cfg))
+    assert "secret.csv" in str(err) and fingerprint in str(err) and "drop that file" in str(err)
+    cfg["data"].pop("fingerprint")
+    assert refused(configure(cfg)).key == "data.fingerprint"
 
 
-def test_compare_takes_the_first_configs_data_split_and_seeds():
+def uploaded(tmp_path, name="three.csv", text=None) -> tuple[Uploads, dict]:
+    """A session's uploads holding one CSV file of 60 rows, three classes."""
+    rows = "".join(f"{i % 7},{(i * 3) % 5},{i % 4},{'abc'[i % 3]}\n" for i in range(60))
+    uploads = Uploads(tmp_path / "session")
+    entry = read_upload(uploads.root, name, (text or "p,q,r,kind\n" + rows).encode())
+    uploads.keep(entry)
+    return uploads, entry
+
+
+def test_an_uploaded_file_is_read_from_the_sessions_folder_by_name_and_fingerprint(tmp_path):
+    uploads, entry = uploaded(tmp_path)
+    assert entry["columns"] == [{"name": c, "kind": k} for c, k in
+                                (("p", "number"), ("q", "number"), ("r", "number"), ("kind", "text"))]
+    cfg = base()
+    cfg["data"] = {"name": "csv", "path": "three.csv", "fingerprint": entry["fingerprint"], "target": "kind",
+                   "features": ["p", "q", "r"], "plane": ["r", "p"]}
+    checked = protocol.parse(configure(cfg), uploads=uploads)["config"]
+    assert checked.data.path == str((tmp_path / "session" / entry["fingerprint"] / "three.csv").resolve())
+    assert checked.data.plane == ("r", "p")
+    assert protocol.parse(configure(cfg, base()), uploads=uploads)["compare"].data == checked.data
+    for key, value, words in (("fingerprint", "0" * 16, "does not hold"), ("path", "other.csv", "does not hold"),
+                              ("memory", "map", "into memory")):
+        bad = copy.deepcopy(cfg)
+        bad["data"][key] = value
+        with pytest.raises(protocol.ProtocolError, match=words):
+            protocol.parse(configure(bad), uploads=uploads)
+    uploads.close()
+    assert not (tmp_path / "session").exists()
+    with pytest.raises(protocol.ProtocolError, match="does not hold"):
+        protocol.parse(configure(cfg), uploads=uploads)
+
+
+def test_the_bundled_tables_and_the_regression_sets_are_accepted():
+    for data in ({"name": "iris"}, {"name": "digits", "features": ["pixel_0_2", "pixel_3_4"]},
+                 {"name": "plane", "n_samples": 500, "noise": 0.05}, {"name": "gaussians", "seed": 2}):
+        cfg = base()
+        cfg["data"] = data
+        assert protocol.parse(configure(cfg))["config"].data.name == data["name"]
+    cfg["data"] = {"name": "wine", "n_samples": 100}
+    assert refused(configure(cfg)).key == "data.n_samples"
+
+
+def test_compare_takes_the_first_configs_data_and_split_and_its_seeds_unless_it_has_its_own():
     a, b = base(), base()
     b["optimizer"] = {"name": "gd", "lr": 0.01}
     b["data"] = {"name": "circles"}
-    b["model"]["seed"], b["train"]["shuffle_seed"] = 99, 98
+    del b["model"]["seed"], b["train"]["shuffle_seed"]
     msg = protocol.parse(configure(a, b))
     cb = msg["compare"]
     assert cb.data == msg["config"].data and cb.split == msg["config"].split
     assert cb.model.seed == a["model"]["seed"] and cb.train.shuffle_seed == a["train"]["shuffle_seed"]
     assert cb.optimizer == optim.GD(lr=0.01)
+    b["model"]["seed"], b["train"]["shuffle_seed"] = 99, 98              # run B's own seeds
+    own = protocol.parse(configure(a, b))["compare"]
+    assert own.model.seed == 99 and own.train.shuffle_seed == 98
     b["optimizer"]["lr"] = "fast"
     err = refused(configure(a, b))
     assert err.key == "compare.optimizer.lr" and str(err).startswith("compare.optimizer.lr")
@@ -162,6 +221,9 @@ def test_options_list_the_librarys_own_choices_once_each():
     assert set(opts["schedules"]) == {"constant", "inverse_time", "exponential", "step"}
     assert opts["batch_sizes"][0] == 1 and opts["batch_sizes"][-1] == "full"
     assert opts["limits"]["max_points"] == 10_000 and opts["limits"]["max_sessions"] == 4
+    assert opts["limits"]["max_rows"] == 100_000 and opts["limits"]["max_upload_mb"] == 20
+    assert set(opts["regression"]) == {"plane", "gaussians"} <= set(opts["datasets"])
+    assert opts["tables"] == ["digits", "breast_cancer", "iris", "wine"] and opts["files"] == ["csv", "parquet"]
 
 
 def test_every_preset_passes_the_checks():
@@ -295,7 +357,8 @@ def test_errors_found_while_building_name_their_key_too():
 from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
 
 _scalars = st.none() | st.booleans() | st.integers(-10**6, 10**6) | st.floats(allow_nan=False) | \
-    st.text(max_size=12) | st.sampled_from(["moons", "relu", "he_normal", "adam", "full", "x1", "before"])
+    st.text(max_size=12) | st.sampled_from(["moons", "relu", "he_normal", "adam", "full", "x1", "before", "plane",
+                                            "iris", "csv"])
 _values = st.recursive(_scalars, lambda inner: st.lists(inner, max_size=4) |
                        st.dictionaries(st.text(max_size=8), inner, max_size=4), max_leaves=12)
 _keys = {"data": ["name", "n_samples", "noise", "seed", "features", "factor", "standardize", "path"],

@@ -11,10 +11,12 @@ import time
 import numpy as np
 import pytest
 
+from deepbasics.data import datasets
 from deepbasics.runs import experiment
 from deepbasics.errors import DeepBasicsError
 from deepbasics.playground import presets, protocol, session
 from deepbasics.playground.trainer import BOUNDARY_N, UNIT_N, Trainer
+from deepbasics.playground.uploads import Uploads, read_upload
 
 
 def preset(pid: str) -> dict:
@@ -102,6 +104,92 @@ def test_data_message_gives_the_raw_plane_of_both_splits():
 def test_deep_networks_are_not_drawn():
     t = trainer_of(small(model__hidden=[9, 3]))
     assert t.frame(boundary=True)["runs"][0]["network"] is None
+
+
+# -- tables, more than two classes, regression -----------------------------------------------------
+def test_a_table_is_drawn_over_two_features_with_the_others_at_their_mean():
+    raw = small()
+    raw["data"] = {"name": "iris", "plane": ["petal length (cm)", "petal width (cm)"]}
+    t = trainer_of(raw)
+    iris = datasets.load("iris")
+    d = json.loads(protocol.encode(t.data_message()))
+    assert d["task"] == "multiclass" and d["classes"] == ["setosa", "versicolor", "virginica"]
+    assert d["axes"] == ["petal length (cm)", "petal width (cm)"] and d["held"] == 2
+    assert d["features"] == d["columns"] == list(iris.feature_names) and d["name"] == "iris"
+    train = t.prepared.split.train
+    assert np.allclose(d["train"]["x"], iris.X[train][:, [2, 3]], atol=1e-5) and d["train"]["y"] == iris.y[train].tolist()
+    t.advance(3)
+    run = t.frame(boundary=True)["runs"][0]
+    n = run["boundary"]["n"]
+    values = np.array(run["boundary"]["values"]).reshape(n, n)
+    assert set(np.unique(values)) <= {0.0, 1.0, 2.0}
+    # grid [i, j] is the point (a_j, b_i); the row predicted holds the other features at their training mean
+    row = iris.X[train].mean(axis=0)
+    row[2], row[3] = t.extent[1], t.extent[2]
+    want = t.runs[0].model.predict(t.prepared.scaler.transform(row[None, :]))[0]
+    assert values[0, -1] == want
+    assert type(t.runs[0].model.layers[-1]).__name__ == "Softmax" and t.runs[0].model.n_out == 3
+    assert [np.shape(w) for w in run["network"]["weights"]] == [(5, 4), (2, 5), (3, 2)]
+
+
+def test_a_regression_set_draws_its_surface_and_measures_mse():
+    t = trainer_of(small(data__name="plane", data__noise=0.05, data__features=["x1", "x2"]))
+    t.advance(4)
+    frame = json.loads(protocol.encode(t.frame(boundary=True)))
+    run = frame["runs"][0]
+    p = run["points"]
+    assert p["accuracy"] == [None] * 4 and p["test_accuracy"] == [None] * 4
+    model, prep = t.runs[0].model, t.prepared
+    assert p["test_cost"][-1] == pytest.approx(np.mean((model.predict(prep.X_test) - prep.y_test) ** 2), rel=1e-12)
+    values = np.array(run["boundary"]["values"])
+    assert np.allclose(values, model.predict(t.boundary_inputs), atol=1e-4)
+    assert json.loads(protocol.encode(t.data_message()))["task"] == "regression"
+
+
+def uploaded(tmp_path, text: str, name="three.csv"):
+    uploads = Uploads(tmp_path / "session")
+    entry = read_upload(uploads.root, name, text.encode())
+    uploads.keep(entry)
+    return uploads, entry
+
+
+THREE = "p,q,r,kind\n" + "".join(f"{(i * 7) % 11 / 3:.4f},{(i * 5) % 13 / 4:.4f},{i % 4},{'abc'[i % 3]}\n"
+                                   for i in range(240))
+
+
+def test_an_uploaded_files_export_trains_beside_it_to_the_same_cost(tmp_path):
+    """A three-class CSV trained in uneven chunks, exported, and run by the real deepbasics train
+    with the file beside the TOML: the same cost at every epoch; a changed file is refused."""
+    uploads, entry = uploaded(tmp_path, THREE)
+    raw = small()
+    raw["data"] = {"name": "csv", "path": "three.csv", "fingerprint": entry["fingerprint"], "target": "kind",
+                   "features": ["p", "q", "r"], "plane": ["q", "r"]}
+    t = Trainer(protocol.check_config(raw, uploads=uploads))
+    assert t.prepared.dataset.task == "multiclass" and t.data_message()["classes"] == ["a", "b", "c"]
+    frames = []
+    for n in (1, 3, 2):
+        t.advance(n)
+        frames.append(t.frame(boundary=False))
+    exported = t.export()
+    assert exported["data_file"] == "three.csv"
+    assert 'path = "three.csv"' in exported["toml"] and f'fingerprint = "{entry["fingerprint"]}"' in exported["toml"]
+    beside = tmp_path / "elsewhere"
+    beside.mkdir()
+    (beside / "three.csv").write_text(THREE)
+    assert _train_costs(beside, {"three": exported["toml"]})["three"] == costs_of(frames)
+    (beside / "three.csv").write_text(THREE + "1,1,1,a\n")
+    out = subprocess.run([sys.executable, "-m", "deepbasics", "train", str(beside / "three.toml"), "--quiet",
+                          "--no-report", "--out", str(beside / "again")], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2 and out.stderr.count("\n") == 1 and "data.fingerprint" in out.stderr
+
+
+def test_a_files_errors_name_it_by_its_name_not_the_session_folder(tmp_path):
+    uploads, entry = uploaded(tmp_path, "a,b,t\n1,2,x\n3,,y\n5,6,x\n7,8,y\n", name="gaps.csv")
+    raw = small()
+    raw["data"] = {"name": "csv", "path": "gaps.csv", "fingerprint": entry["fingerprint"], "target": "t"}
+    with pytest.raises(DeepBasicsError) as info:
+        Trainer(protocol.check_config(raw, uploads=uploads))
+    assert "gaps.csv" in str(info.value) and "missing value" in str(info.value) and str(tmp_path) not in str(info.value)
 
 
 # -- the same numbers as deepbasics train ----------------------------------------------------------
@@ -227,11 +315,14 @@ class Worker:
     def send(self, command: dict) -> None:
         self.conn.send(command)
 
+    seen: list = []           # every message received, oldest first
+
     def until(self, kind: str, timeout: float = 30.0, where=lambda m: True) -> dict:
         end = time.monotonic() + timeout
         while time.monotonic() < end:
             if self.conn.poll(max(0.0, end - time.monotonic())):
                 msg = json.loads(self.conn.recv())
+                self.seen.append(msg)
                 if msg["type"] == kind and where(msg):
                     return msg
         raise AssertionError(f"no {kind!r} message within {timeout} s")
@@ -240,6 +331,7 @@ class Worker:
         out, end = [], time.monotonic() + seconds
         while self.conn.poll(max(0.0, end - time.monotonic())):
             out.append(json.loads(self.conn.recv()))
+        self.seen.extend(out)
         return out
 
     def stop(self):
@@ -296,7 +388,7 @@ def test_the_worker_plays_pauses_steps_resets_and_exports(worker):
     assert f"epochs = {stepped['epoch']}" in worker.until("export")["toml"]
     worker.send({"type": "reset"})
     assert worker.until("frame")["epoch"] == 0
-    assert worker.until("status") == {"type": "status", "state": "paused", "epoch": 0, "message": None}
+    assert worker.until("status") == {"type": "status", "state": "paused", "epoch": 0, "message": None, "within": None}
 
 
 def test_a_bad_configuration_changes_nothing_and_the_speed_cap_holds(worker):
@@ -338,6 +430,103 @@ def test_a_diverging_run_pauses_with_the_epoch_and_advice(worker):
     assert worker.until("status")["state"] == "running"
     frame = worker.until("frame", where=lambda m: m["runs"][1]["epoch"] > status["epoch"] + 10)
     assert frame["runs"][0]["epoch"] <= status["epoch"] and frame["runs"][0]["points"]["epoch"] == []
+
+
+def long_epochs() -> dict:
+    """Epochs of about 4,000 single-example updates (a few tenths of a second): pause lands mid-epoch."""
+    return small(data__n_samples=6000, model__hidden=[16, 16], train__batch_size=1)
+
+
+def costs_seen(messages, since: int) -> dict:
+    """{epoch: run A's cost} from the frames among ``messages[since:]``."""
+    out = {}
+    for m in messages[since:]:
+        if m["type"] == "frame":
+            p = m["runs"][0]["points"]
+            out.update(zip(p["epoch"], p["cost"]))
+    return out
+
+
+def test_pause_holds_mid_epoch_and_resuming_gives_the_numbers_of_never_pausing(worker):
+    raw = long_epochs()
+    worker.send(configure(raw))
+    worker.until("status")
+    start = len(worker.seen)
+    worker.send({"type": "play"})
+    worker.until("status", where=lambda m: m["state"] == "running")
+    held, latencies = [], []
+    for i in range(4):
+        time.sleep(0.1 + 0.07 * i)
+        sent = time.perf_counter()
+        worker.send({"type": "pause"})
+        status = worker.until("status", where=lambda m: m["state"] == "paused")
+        latencies.append(time.perf_counter() - sent)
+        if status["within"]:
+            held.append(status["within"])
+        quiet = worker.drain(0.25)                     # held: no epoch finishes while paused
+        assert all(m["type"] != "frame" or m["epoch"] <= status["epoch"] for m in quiet)
+        worker.send({"type": "play"})
+        worker.until("status", where=lambda m: m["state"] == "running")
+    worker.send({"type": "pause"})
+    worker.until("status", where=lambda m: m["state"] == "paused")
+    worker.send({"type": "step"})                      # from mid-epoch: to the end of that epoch
+    last = worker.until("status", where=lambda m: m["state"] == "paused")
+    assert last["within"] is None
+    costs = costs_seen(worker.seen, start)
+    epochs = last["epoch"]
+    assert sorted(costs) == list(range(1, epochs + 1)) and epochs >= 1
+    plain = trainer_of(raw)
+    plain.advance(epochs)
+    assert [costs[e] for e in range(1, epochs + 1)] == plain.runs[0].take_points()["cost"]     # bit for bit
+    assert len(held) >= 2 and all(1 <= w["update"] < w["of"] == 4200 for w in held)
+    assert max(latencies) < 0.5, latencies
+
+
+def test_a_step_and_a_new_configuration_take_effect_mid_epoch(worker):
+    worker.send(configure(long_epochs()))
+    worker.until("status")
+    worker.send({"type": "play"})
+    worker.until("status", where=lambda m: m["state"] == "running")
+    time.sleep(0.15)
+    worker.send({"type": "step"})                     # while running: finish this epoch, then pause
+    status = worker.until("status", where=lambda m: m["state"] == "paused")
+    frame = next(m for m in reversed(worker.seen) if m["type"] == "frame")
+    assert frame["epoch"] == status["epoch"] and frame["runs"][0]["boundary"] is not None
+    worker.send({"type": "play"})
+    worker.until("status", where=lambda m: m["state"] == "running")
+    time.sleep(0.15)
+    sent = time.perf_counter()
+    worker.send(configure(small(model__hidden=[3])))
+    data = worker.until("data")
+    assert time.perf_counter() - sent < 1.0
+    assert worker.until("frame")["epoch"] == 0
+    assert worker.until("status")["state"] == "running"           # the play state is kept
+    later = worker.until("frame", where=lambda m: m["epoch"] >= 20)
+    assert [len(layer) for layer in later["runs"][0]["layers"][:1]] and data["task"] == "binary"
+    worker.send({"type": "export"})
+    assert "hidden = [3]" in worker.until("export")["toml"]
+    worker.send({"type": "pause"})
+    worker.until("status", where=lambda m: m["state"] == "paused")
+
+
+def test_another_plane_changes_the_view_and_training_goes_on(worker):
+    raw = small()
+    raw["data"] = {"name": "wine"}
+    worker.send(configure(raw))
+    first = worker.until("data")
+    assert first["axes"] == ["alcohol", "malic_acid"] and first["held"] == 11 and not first["continued"]
+    worker.until("status")
+    for _ in range(3):
+        worker.send({"type": "step"})
+        worker.until("status")
+    raw["data"]["plane"] = ["proline", "hue"]
+    worker.send(configure(raw))
+    again = worker.until("data")
+    assert again["axes"] == ["proline", "hue"] and again["continued"]
+    frame = worker.until("frame")
+    assert frame["epoch"] == 3 and frame["runs"][0]["boundary"] is not None       # the runs kept their epochs
+    worker.send(configure(raw))                      # the same configuration again: a new start
+    assert not worker.until("data")["continued"] and worker.until("frame")["epoch"] == 0
 
 
 def test_the_worker_stops_when_asked(worker):

@@ -477,3 +477,32 @@ def test_property_csv_reader_follows_the_row_by_row_rules(tmp_path_factory, case
     X, y, task, classes = expected
     assert ds.X.tobytes() == X.tobytes() and ds.y.tolist() == y.tolist()
     assert ds.task == task and ds.classes == classes
+
+
+# -- describe: a file's columns before it is read -------------------------------------------------------
+def test_describe_names_each_csv_columns_kind_and_counts_the_rows(tmp_path):
+    path = write(tmp_path, "\ufeffx, y ,label,when\n1,2.5,cat,2020-01-01\n3,NA,dog,2020-01-02\n\n5,1e3,cat,x\n")
+    got = readers.describe(path, "csv")
+    assert got.names == ("x", "y", "label", "when") and got.rows == 3
+    assert got.kinds == ("number", "incomplete", "text", "text")
+    # a "number" column is one read_csv takes as a feature (a missing value is its own error there)
+    assert readers.read_csv(path, "label", features=["x"]).X[:, 0].tolist() == [1.0, 3.0, 5.0]
+    with pytest.raises(DeepBasicsError, match="missing value"):
+        readers.read_csv(path, "label", features=["y"])
+
+
+def test_describe_reads_a_parquet_files_schema(tmp_path):
+    path = write_parquet(tmp_path, {"a": [1.0, 2.0], "n": [1, 2], "flag": [True, False], "s": ["p", "q"],
+                                    "gap": [1.0, None], "nan": [float("nan"), 1.0]})
+    got = datasets.describe_table(path, "parquet")
+    assert got.names == ("a", "n", "flag", "s", "gap", "nan") and got.rows == 2
+    assert got.kinds == ("number", "number", "number", "text", "incomplete", "incomplete")
+
+
+def test_describe_errors_are_the_readers_one_liners(tmp_path):
+    with pytest.raises(DeepBasicsError, match="is empty"):
+        readers.describe(write(tmp_path, ""), "csv")
+    with pytest.raises(DeepBasicsError, match="cannot read .* as Parquet"):
+        readers.describe(write(tmp_path, "a,b\n1,2\n", name="x.parquet"), "parquet")
+    with pytest.raises(DeepBasicsError, match="csv or parquet"):
+        readers.describe(write(tmp_path, "a\n1\n"), "npz")

@@ -11,6 +11,11 @@ Synthetic 2-D sets, each drawn from its own ``RandomState``/``Generator`` built 
     xor(n_samples, noise, seed)                 U[-1, 1]^2, label = [x1 > 0] xor [x2 > 0]
     blobs(n_samples, n_features, centers, cluster_std, seed)   Gaussian blobs (make_blobs)
 
+and two to regress (a continuous target, as TensorFlow Playground's regression sets):
+
+    plane(n_samples, noise, seed)               a tilted plane, y = (x1 + x2) / 2 + noise
+    gaussians(n_samples, noise, seed)           a mixture of six Gaussian bumps, alternately + and -
+
 scikit-learn's bundled sets (shipped inside scikit-learn, nothing is downloaded):
 
     digits (1797, 64) 10 classes · breast_cancer (569, 30) 2 · iris (150, 4) 3 · wine (178, 13) 3
@@ -21,10 +26,13 @@ The user's own data, read by ``readers`` through Apache Arrow (CSV and Parquet) 
     read_parquet(path, target, features, task, dtype)          numeric feature columns
     read_npz(path, x="X", y="y", dtype)                        arrays X (m, n) and y (m,)
 
-``load(name, **options)`` returns a ``Dataset`` for any of these.
+``load(name, **options)`` returns a ``Dataset`` for any of these; ``select_features`` keeps some of
+its columns, ``describe_table`` lists a CSV or Parquet file's columns before it is read, and
+``file_fingerprint`` names a file's content.
 """
 from __future__ import annotations
 
+import hashlib
 import math
 import numbers
 import zipfile
@@ -156,6 +164,36 @@ def blobs(n_samples: int = 900, n_features: int = 2, centers: int = 3, cluster_s
     return X.astype(np.float64), y.astype(np.int64)
 
 
+def plane(n_samples: int = 900, noise: float = 0.1, seed: int = 0):
+    """A tilted plane to regress: x uniform in [-1, 1]^2, y = (x1 + x2) / 2 + noise * N(0, 1).
+    Returns X (m, 2) and y (m,) float64."""
+    n = _size(n_samples, 1, "plane")
+    noise = check_nonnegative("noise", noise)
+    rng = np.random.default_rng(_seed(seed))
+    X = rng.uniform(-1.0, 1.0, size=(n, 2))
+    return X, (X[:, 0] + X[:, 1]) / 2 + noise * rng.standard_normal(n)
+
+
+# The bumps of ``gaussians``: centre (x1, x2) and sign, TensorFlow Playground's six scaled by 1/6.
+BUMPS = ((-2 / 3, 5 / 12, 1.0), (0.0, 5 / 12, -1.0), (2 / 3, 5 / 12, 1.0),
+         (-2 / 3, -5 / 12, -1.0), (0.0, -5 / 12, 1.0), (2 / 3, -5 / 12, -1.0))
+BUMP_WIDTH = 0.2
+
+
+def gaussians(n_samples: int = 900, noise: float = 0.05, seed: int = 0):
+    """A mixture of Gaussians to regress: x uniform in [-1, 1]^2 and
+    y = sum_c s_c exp(-||x - mu_c||^2 / (2 * 0.2^2)) + noise * N(0, 1), over the six bumps of
+    ``BUMPS`` (centres mu_c, signs s_c = +1 or -1, in two rows of three). Returns X (m, 2), y (m,)."""
+    n = _size(n_samples, 1, "gaussians")
+    noise = check_nonnegative("noise", noise)
+    rng = np.random.default_rng(_seed(seed))
+    X = rng.uniform(-1.0, 1.0, size=(n, 2))
+    y = np.zeros(n)
+    for cx, cy, sign in BUMPS:
+        y += sign * np.exp(-((X[:, 0] - cx) ** 2 + (X[:, 1] - cy) ** 2) / (2 * BUMP_WIDTH ** 2))
+    return X, y + noise * rng.standard_normal(n)
+
+
 def _bundled(loader_name: str):
     def load_bundled():
         from sklearn import datasets as skd
@@ -178,7 +216,10 @@ GENERATED = {
     "spirals": (spirals, ("n_samples", "noise", "n_classes", "seed")),
     "xor": (xor, ("n_samples", "noise", "seed")),
     "blobs": (blobs, ("n_samples", "n_features", "centers", "cluster_std", "seed")),
+    "plane": (plane, ("n_samples", "noise", "seed")),
+    "gaussians": (gaussians, ("n_samples", "noise", "seed")),
 }
+REGRESSION = ("plane", "gaussians")          # the generated sets whose target is a value, not a class
 BUNDLED = {"digits": digits, "breast_cancer": breast_cancer, "iris": iris, "wine": wine}
 # file format -> the options ``load`` takes for it
 FILES = {
@@ -317,6 +358,8 @@ def load(name: str, **options) -> Dataset:
         fn, allowed = GENERATED[name]
         reject_unknown(allowed)
         X, y = fn(**options)
+        if name in REGRESSION:
+            return Dataset(X, y, "regression", ("x1", "x2"), (), name)
         k = int(y.max()) + 1
         return Dataset(X, y, "binary" if k == 2 else "multiclass", tuple(f"x{j + 1}" for j in range(X.shape[1])),
                        tuple(str(c) for c in range(k)), name)
@@ -344,3 +387,41 @@ def load(name: str, **options) -> Dataset:
                                   f"the name of its target column (data.target)")
         return (read_csv if name == "csv" else read_parquet)(**options, task=task)
     raise DeepBasicsError(f"unknown dataset {name!r}; choose one of: {', '.join(DATASETS)}")
+
+
+def select_features(data: Dataset, names) -> Dataset:
+    """The data set with only the columns ``names`` (in that order), found by their names."""
+    names = list(names)
+    missing = [n for n in names if n not in data.feature_names]
+    if missing:
+        raise DeepBasicsError(f"{data.name} has no feature {missing[0]!r}; its features are: "
+                              f"{', '.join(data.feature_names)}")
+    if len(set(names)) != len(names):
+        raise DeepBasicsError(f"the features list a column twice: {names!r}")
+    where = [data.feature_names.index(n) for n in names]
+    return data._replace(X=data.X[:, where], feature_names=tuple(names))
+
+
+def describe_table(path, name: str, delimiter: str = ","):
+    """The columns of a "csv" or "parquet" file before it is read: ``readers.Columns`` (names, each
+    "number" or "text", and the number of rows), for choosing its target and features."""
+    from . import readers
+    return readers.describe(path, name, delimiter)
+
+
+FINGERPRINT_DIGITS = 16
+
+
+def file_fingerprint(path, digits: int = FINGERPRINT_DIGITS) -> str:
+    """The first ``digits`` (default 16) hexadecimal digits of the SHA-256 of a file's bytes: a
+    name for its content."""
+    h = hashlib.sha256()
+    try:
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+    except FileNotFoundError:
+        raise DeepBasicsError(f"data file {str(path)!r} does not exist") from None
+    except OSError as exc:
+        raise DeepBasicsError(f"cannot read {path}: {exc.strerror or exc}") from None
+    return h.hexdigest()[:digits]

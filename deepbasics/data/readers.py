@@ -742,3 +742,57 @@ def _parquet_cell(path: Path, file, name: str, r: int, value, kind) -> str:
             return (f"{path}: column {name!r} has a value too large for float32 (data row {r + 1}: {original!r}); "
                     f"read it as float64")
     return f"{path}: column {name!r} has an infinite value (data row {r + 1})"
+
+
+# -- what a file holds ----------------------------------------------------------------------------
+class Columns(NamedTuple):
+    """A table's columns as a front end offers them: names, a kind for each ("number", "incomplete":
+    numbers with missing cells, or "text"), and the number of rows."""
+    names: tuple
+    kinds: tuple
+    rows: int
+
+
+def describe(path, fmt: str, delimiter: str = ",") -> Columns:
+    """The columns of a CSV ("csv") or Parquet ("parquet") file, for choosing the target and the
+    features before reading it: a column is "number" when Arrow reads its every cell as a number,
+    "incomplete" when some of them are missing (null, NaN or a missing-value spelling), else
+    "text". ``read_csv``/``read_parquet`` then read the chosen columns with their own rules (a
+    missing cell is an error there)."""
+    path = Path(path)
+    if fmt == "parquet":
+        file = _open_parquet(path)
+        try:
+            table = file.read()
+        except (pa.ArrowException, OSError) as exc:
+            raise DeepBasicsError(f"cannot read {path} as Parquet: {_one_line(exc)}") from None
+        kinds = tuple(_kind(table.column(i), _number_type) for i in range(table.num_columns))
+        return Columns(tuple(table.column_names), kinds, table.num_rows)
+    if fmt != "csv":
+        raise DeepBasicsError(f"a table file is csv or parquet, got {fmt!r}")
+    layout = _csv_layout(path, delimiter)
+    names = [str(i) for i in range(len(layout.header))]
+    try:
+        table = pa_csv.read_csv(
+            path, read_options=pa_csv.ReadOptions(column_names=names, skip_rows=layout.skip,
+                                                  block_size=layout.block_size),
+            parse_options=pa_csv.ParseOptions(delimiter=layout.delimiter, invalid_row_handler=lambda row: "skip"),
+            convert_options=pa_csv.ConvertOptions(null_values=[v for m in MISSING for v in (m, m.upper())],
+                                                  strings_can_be_null=True))
+    except (pa.ArrowException, OSError) as exc:
+        raise DeepBasicsError(f"cannot read {path} as CSV: {_one_line(exc)}") from None
+    def numeric(kind) -> bool:                          # what read_csv takes as numbers
+        return pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_null(kind)
+    kinds = tuple(_kind(table.column(i), numeric) for i in range(table.num_columns))
+    return Columns(tuple(layout.header), kinds, table.num_rows)
+
+
+def _kind(column, numeric) -> str:
+    """"number", "incomplete" (numbers, some missing: null or NaN) or "text"."""
+    if not numeric(column.type):
+        return "text"
+    if pa.types.is_null(column.type) or column.null_count:
+        return "incomplete"
+    if pa.types.is_floating(column.type) and pc.any(pc.is_nan(column)).as_py():
+        return "incomplete"
+    return "number"

@@ -121,6 +121,11 @@ class Monitoring:
     verbose            N > 0: the document's log lines every N epochs (True: every epoch)
     print_fn           where log lines go
     on_epoch           on_epoch(epoch, state, values) after every recorded epoch (see ``loop``)
+    on_batch           on_batch(epoch, k) after the k-th update of epoch ``epoch`` (k from 1), in
+                       engines that run updates from Python (NumPy; a compiled engine runs a whole
+                       epoch as one program and never calls it): a front end's chance to answer
+                       mid-epoch. It may block (the run resumes exactly where it was) or raise
+                       (the fit ends with that error; the model keeps the weights it had before)
     """
     validation_data: Any = None
     validation_freq: int = 1
@@ -129,6 +134,7 @@ class Monitoring:
     verbose: int = 0
     print_fn: Callable[[str], None] = print
     on_epoch: Callable | None = None
+    on_batch: Callable | None = None
 
     def __post_init__(self):
         every = check_whole("diagnostics_every", self.diagnostics_every)
@@ -303,12 +309,15 @@ def start_state(model, plan: Plan, options: FitOptions) -> TrainState:
 def make_engine(plan: Plan, options: FitOptions):
     """The engine that runs the plan. With ``drop_last`` it is told it has m_used = steps * b
     examples an epoch, the first m_used of each epoch's order of all m (``batching.Truncated``),
-    so it just runs fewer steps."""
+    so it just runs fewer steps. An engine with an ``on_batch`` attribute gets the monitoring's."""
     device = options.placement.device
     m_used = plan.steps * plan.batch_size if options.batching.drop_last else plan.m
-    return engines.get(plan.engine)(plan.setup, batch_size=plan.batch_size, rates=plan.rates,
-                                    shuffle_seed=options.batching.order(plan.m), m=m_used,
-                                    noise_seed=plan.noise_seed, **({} if device is None else {"device": device}))
+    runner = engines.get(plan.engine)(plan.setup, batch_size=plan.batch_size, rates=plan.rates,
+                                      shuffle_seed=options.batching.order(plan.m), m=m_used,
+                                      noise_seed=plan.noise_seed, **({} if device is None else {"device": device}))
+    if options.monitoring.on_batch is not None and hasattr(runner, "on_batch"):
+        runner.on_batch = options.monitoring.on_batch         # engines that update from Python call it
+    return runner
 
 
 def validate_in_engine(model, runner, plan: Plan, options: FitOptions) -> None:

@@ -183,7 +183,7 @@ class Sequential:
             initial_epoch: int = 0, noise_seed: int | None = None, print_fn=print, on_epoch=None,
             dtype="float64", device: str | None = None, clip_norm: float | None = None,
             clip_value: float | None = None, diagnostics_every: int = 0, early_stopping=None,
-            drop_last: bool = False) -> History:
+            drop_last: bool = False, on_batch=None) -> History:
         """Train on X (m, n_in) and y; return the History.
 
         loss           name or Loss ("binary_crossentropy", "categorical_crossentropy", "mse")
@@ -216,6 +216,9 @@ class Sequential:
         drop_last      leave out each epoch's last, partial mini-batch (its examples are drawn
                        again in other epochs): every update sees batch_size examples, so BatchNorm
                        never normalises over a handful of examples; cost = sum of losses / examples used
+        on_epoch       on_epoch(epoch, state, values) after every recorded epoch
+        on_batch       on_batch(epoch, k) after the k-th update of an epoch, by the NumPy engine (a
+                       compiled engine runs whole epochs): it may block, and the run resumes where it was
 
         The options are checked in groups and the fit runs as named steps: ``deepbasics.learn.fit``.
         """
@@ -225,7 +228,7 @@ class Sequential:
             objective=Objective(loss, optimizer, schedule, clip_norm, clip_value),
             batching=Batching(batch_size, shuffle, shuffle_seed, drop_last),
             monitoring=Monitoring(validation_data, validation_freq, early_stopping, diagnostics_every, verbose,
-                                  print_fn, on_epoch),
+                                  print_fn, on_epoch, on_batch),
             placement=Placement(engine, device, dtype))
         return run_fit(self, X, y, options)
 

@@ -10,9 +10,15 @@ and server is ``PROTOCOL.md``.
     presets.py    the chapter's experiments as ready configurations; ``options()`` for the page
     rates.py      a schedule whose per-update rates grow with the run instead of being
                   recomputed from epoch 0 at every chunk of training
+    plane.py      the plane the views draw: a generated set's own, or two of a table's features
+                  with the others held at their mean
     trainer.py    one training session's state: data, one or two runs, chunks of ``fit``, frames
-    session.py    a worker process per tab running a Trainer, and the server's handle on it
-    server.py     the Starlette app: ``/``, ``/static/...``, ``/api/options``, ``/ws``
+    session.py    a worker process per tab running a Trainer (answering commands mid-epoch), and
+                  the server's handle on it
+    uploads.py    a session's uploaded files, in its own temporary folder
+    access.py     who may use the server: the token, the Host and Origin checks (an ASGI guard)
+    server.py     the Starlette app: ``/``, ``/static/...``, ``/api/options``, ``/api/upload``,
+                  ``/ws``
     bench.py      ``python -m deepbasics.playground.bench``: epochs and frames per second over a
                   real WebSocket
 

@@ -46,11 +46,11 @@ def start_server() -> tuple[subprocess.Popen, str]:
     proc = subprocess.Popen([sys.executable, "-m", "deepbasics", "playground", "--no-browser", "--port", "0"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     line = proc.stdout.readline()
-    match = re.search(r"http://(\S+)/", line)
+    match = re.search(r"http://([^/\s]+)/\?token=(\S+)", line)
     if not match:
         proc.kill()
         raise SystemExit(f"the server did not start: {line!r} {proc.stderr.read()}")
-    return proc, f"ws://{match.group(1)}/ws"
+    return proc, f"ws://{match.group(1)}/ws?token={match.group(2)}"        # the printed URL's token
 
 
 async def measure(url: str, raw: dict, seconds: float) -> dict:

@@ -58,6 +58,7 @@ else:                                    # Python 3.10: the same parser, as a ba
 
 
 REPLACED_IN_GRID = ("optimizer", "schedule")   # a grid table value replaces these sections whole
+GENERATED_KEYS = ("n_samples", "noise", "seed", "factor", "n_classes", "n_features", "centers", "cluster_std")
 
 
 # -- checking ------------------------------------------------------------------------------------
@@ -245,13 +246,18 @@ def _check_consistency(cfg: Config, source: str) -> None:
     d, m = cfg.data, cfg.model
     if d.name in datasets.GENERATED:
         takes = datasets.GENERATED[d.name][1]
-        for key in ("n_samples", "noise", "seed", "factor", "n_classes", "n_features", "centers", "cluster_std"):
+        for key in GENERATED_KEYS:
             if getattr(d, key) is not None and key not in takes:
                 _fail(source, f"data.{key}", f"does not apply to data set {d.name!r}; it takes: {', '.join(takes)}")
         if d.factor is not None and not 0 < d.factor < 1:
             _fail(source, "data.factor", f"must satisfy 0 < factor < 1, got {d.factor!r}")
         if d.features is not None:
             _check_plane_features(d, source)
+    else:
+        for key in GENERATED_KEYS:
+            if getattr(d, key) is not None:
+                _fail(source, f"data.{key}", f"applies to the generated sets, not to data set {d.name!r}")
+    _check_file_and_plane(d, source)
     if d.name in datasets.FILES and not d.path:
         _fail(source, "data.path", f"is required for data set {d.name!r} (the file to read)")
     if d.name in TABLES and not d.target:
@@ -280,6 +286,27 @@ def _check_plane_features(d: DataConfig, source: str) -> None:
                                            f"{', '.join(datasets.PLANE_FEATURES)}")
     if len(set(d.features)) != len(d.features):
         _fail(source, "data.features", f"lists a feature twice: {list(d.features)!r}")
+
+
+def _check_file_and_plane(d: DataConfig, source: str) -> None:
+    """data.fingerprint (files only: hexadecimal digits) and data.plane (two of the features)."""
+    if d.fingerprint is not None:
+        if d.name not in datasets.FILES:
+            _fail(source, "data.fingerprint", f"names a file's content; data set {d.name!r} reads no file")
+        digits = d.fingerprint.lower()
+        if not 8 <= len(digits) <= 64 or any(c not in "0123456789abcdef" for c in digits):
+            _fail(source, "data.fingerprint", f"must be 8 to 64 hexadecimal digits (the start of the file's SHA-256), "
+                                              f"got {d.fingerprint!r}")
+    if d.plane is None:
+        return
+    if len(d.plane) != 2 or d.plane[0] == d.plane[1]:
+        _fail(source, "data.plane", f"must name two different features, got {list(d.plane)!r}")
+    if d.name in datasets.GENERATED and tuple(d.plane) != ("x1", "x2"):
+        _fail(source, "data.plane", f"of a generated 2-D set is its plane, [\"x1\", \"x2\"], got {list(d.plane)!r}")
+    if d.features is not None and d.name not in datasets.GENERATED:
+        for name in d.plane:
+            if name not in d.features:
+                _fail(source, "data.plane", f"has {name!r}, which is not one of data.features")
 
 
 def _check_grid(grid, source: str) -> tuple:

@@ -26,6 +26,7 @@ import numpy as np
 
 from ..data import datasets
 from ..data.splits import ROWS_PER_BLOCK, Split, Standardizer, split
+from ..errors import ConfigError, DeepBasicsError
 from ..learn.paging import gather, scan
 from .schema import TABLES, Config
 
@@ -132,6 +133,8 @@ class _Loaded:
 
 def _load(cfg: Config, mapping: bool) -> _Loaded:
     d, options = cfg.data, cfg.data.options()
+    if d.fingerprint is not None:
+        _check_fingerprint(d.path, d.fingerprint)
     if mapping:
         from ..data import mapped
         table = mapped.convert(d.name, dtype=cfg.train.dtype, **options)
@@ -142,7 +145,22 @@ def _load(cfg: Config, mapping: bool) -> _Loaded:
     data = datasets.load(d.name, **options)
     if d.name in datasets.GENERATED and d.features:      # derived inputs, from the raw plane
         data = data._replace(X=datasets.plane_features(data.X, d.features), feature_names=tuple(d.features))
+    if d.name in datasets.BUNDLED and d.features:        # some of a bundled table's columns
+        try:
+            data = datasets.select_features(data, d.features)
+        except DeepBasicsError as err:
+            raise ConfigError("", "data.features", str(err), line=f"data.features: {err}") from None
     return _Loaded(data)
+
+
+def _check_fingerprint(path: str, fingerprint: str) -> None:
+    """The file's content is the one data.fingerprint names (the start of its SHA-256)."""
+    digits = fingerprint.lower()
+    found = datasets.file_fingerprint(path, len(digits))
+    if found != digits:
+        raise ConfigError("", "data.fingerprint", "", line=(
+            f"data file {path} is not the one data.fingerprint names (its SHA-256 starts {found}, not {digits}); "
+            f"put the original file there, or remove data.fingerprint to train on this one"))
 
 
 def _mapped_in_split_order(table, order: np.ndarray, n_train: int, standardize: bool):

@@ -56,9 +56,13 @@ class DataConfig:
     cluster_std: float | None = _opt(None, "blobs: standard deviation of each blob", "float", low=0, optional=True)
     path: str | None = _opt(None, "csv/parquet/npz: the file (relative to the config file)", "str", optional=True)
     target: str | None = _opt(None, "csv/parquet: the target column's name", "str", optional=True)
-    features: tuple | None = _opt(None, "csv/parquet: feature columns (default: all but the target); generated 2-D sets: "
-                                  "input features from x1 x2 x1^2 x2^2 x1*x2 sin(x1) sin(x2) (default: x1, x2)",
-                                  "strs", optional=True)
+    features: tuple | None = _opt(None, "csv/parquet and the bundled tables (digits, breast_cancer, iris, wine): feature "
+                                  "columns (default: all but the target); generated 2-D sets: input features from x1 "
+                                  "x2 x1^2 x2^2 x1*x2 sin(x1) sin(x2) (default: x1, x2)", "strs", optional=True)
+    fingerprint: str | None = _opt(None, "csv/parquet/npz: the start (8 to 64 hexadecimal digits) of the file's SHA-256; "
+                                   "the run refuses a file whose content differs", "str", optional=True)
+    plane: tuple | None = _opt(None, "two feature names: the plane the playground's boundary view spans (the other "
+                               "features held at their mean); training ignores it", "strs", optional=True)
     delimiter: str = _opt(",", "csv: field separator", "str")
     x: str = _opt("X", "npz: the features array's name", "str")
     y: str = _opt("y", "npz: the target array's name", "str")
@@ -188,7 +192,8 @@ class Config:
                           for f in dataclasses.fields(getattr(self, section))}
         # Only the data settings that apply to this data set (no CSV options for moons).
         keep = {"name", "standardize", *self.data.options(), *(["features"] if self.data.features else []),
-                *(["memory"] if self.data.name in TABLES else [])}
+                *(["memory"] if self.data.name in TABLES else []),
+                *(key for key in ("fingerprint", "plane") if getattr(self.data, key) is not None)}
         d["data"] = {k: v for k, v in d["data"].items() if k in keep}
         d["optimizer"] = _table(self.optimizer, optim.OPTIMIZERS)
         d["schedule"] = _table(self.schedule, schedules.SCHEDULES)

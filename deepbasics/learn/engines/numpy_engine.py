@@ -40,6 +40,7 @@ class NumpyEngine:
     converted to the parameters' dtype as they are gathered."""
 
     name = "numpy"
+    on_batch = None          # on_batch(epoch, k) after the k-th update of an epoch (``fit.Monitoring``)
 
     def __init__(self, setup: Setup, *, batch_size: int, rates: np.ndarray, shuffle_seed, m: int,
                  noise_seed: int | None = None):
@@ -79,5 +80,7 @@ class NumpyEngine:
                     xb, yb = xb.astype(dtype), yb.astype(dtype)
                 state, loss_sum = train_step(self.setup, state, xb, yb, rates[k], ctx)
                 total += float(loss_sum)       # summed in float64 whatever the dtype
+                if self.on_batch is not None:  # a front end answering mid-epoch; the numbers are untouched
+                    self.on_batch(epoch, k + 1)
             costs.append(total / self.m)
         return state, np.asarray(costs, dtype=np.float64)

@@ -1,13 +1,15 @@
 // What the learner does on the page: the transport buttons, the speed, presets, compare, the view
-// switches, the space key, and the settings panel (controls.js) it builds from the server's
-// options. Each action writes the page's state and sends through the connection; after every
-// change of a setting the page sends `configure` (the server answers `data` or `error`).
+// switches, the space key, the settings panel (controls.js) it builds from the server's options,
+// and a file chosen or dropped (files.js). Each action writes the page's state and sends through
+// the connection; after every change of a setting the page sends `configure` (the server answers
+// `data` or `error`).
 //
-// Imports: state.js, config.js and controls.js.
+// Imports: state.js, config.js, controls.js and files.js.
 
-import {app, choose, edited, invalidate, stage} from "./state.js";
-import {clone, fromQuery, opening, presetOf, withSharedData} from "./config.js";
+import {app, choose, edited, invalidate, showAlert, stage} from "./state.js";
+import {clone, copyForB, fromQuery, opening, presetOf} from "./config.js";
 import {Controls} from "./controls.js";
+import {fileData, upload, wireDrops} from "./files.js";
 
 const $ = (id) => document.getElementById(id);
 const SPEEDS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, null];   // epochs per second; null: as fast as possible
@@ -32,7 +34,8 @@ export class Actions {
       o.textContent = p.title;
       $("preset").append(o);
     }
-    this.controls = new Controls($("controls"), options, (key) => this.onEdit(key));
+    this.controls = new Controls($("controls"), options, (key) => this.onEdit(key),
+                                 {context: () => this.dataContext(), onFile: (file) => this.onFile(file)});
     const {config, compare} = opening(fromQuery(location.search), options.default || {config: {}, compare: null});
     choose(config, compare, app.editing);
     $("compare").checked = Boolean(app.compare);
@@ -61,6 +64,46 @@ export class Actions {
     }
     $("preset").value = "";
     this.showControls();
+    this.send();
+  }
+
+  // What the data offer the panel (datapanel.js): the columns of the uploaded file or of the table
+  // the server describes (its `data` message), the plane it draws, the file a link asks for.
+  dataContext() {
+    const data = app.config?.data || {};
+    const up = app.upload;
+    const sameFile = up && up.name === data.path && up.fingerprint === data.fingerprint;
+    let columns = [];
+    if (sameFile) columns = up.columns;
+    else if (app.data && app.data.name === data.name && app.data.columns?.length) {
+      columns = app.data.columns.map((name) => ({name, kind: "number"}));
+      if (app.data.target) columns.push({name: app.data.target, kind: "number"});
+    }
+    const axes = app.data && app.data.name === data.name ? app.data.axes : null;
+    return {columns, axes, upload: up, needsFile: app.needsFile};
+  }
+
+  // A file chosen or dropped: sent to the server; its columns then make the data settings (the
+  // file a link asked for keeps the link's settings), and the page trains on it.
+  async onFile(file) {
+    const notice = $("notice");
+    notice.textContent = `Reading ${file.name}…`;
+    notice.hidden = false;
+    const {entry, error} = await upload(file);
+    notice.hidden = true;
+    if (error) {
+      app.errors.push(error);
+      showAlert(error);
+      this.controls?.markInvalid("data.path");
+      return;
+    }
+    const data = app.config.data || {};
+    const asked = app.needsFile || (data.path === entry.name ? data : null);
+    app.upload = entry;
+    app.needsFile = null;
+    app.config.data = fileData(entry, asked ? data : null);
+    $("preset").value = "";
+    this.showControls(true);
     this.send();
   }
 
@@ -105,7 +148,7 @@ export class Actions {
       this.send();
     });
     $("compare").addEventListener("change", () => {
-      if ($("compare").checked) choose(app.config, withSharedData(app.config, app.config), "B");
+      if ($("compare").checked) choose(app.config, copyForB(app.config), "B");
       else choose(app.config, null, "A");
       $("preset").value = "";
       this.showControls(true);
@@ -114,6 +157,7 @@ export class Actions {
   }
 
   wireViews() {
+    wireDrops((file) => this.onFile(file));
     $("show-test").addEventListener("change", () => {
       app.showTest = $("show-test").checked;
       invalidate("boundary");

@@ -5,6 +5,8 @@
 // plain strings, which stay bare when they cannot be mistaken for JSON:
 //   ?data.name=moons&data.n_samples=900&model.hidden=[5,2]&optimizer.name=adam&optimizer.lr=0.0001
 // The compare run's own sections follow with a `b.` prefix (it shares run A's data and split).
+// The server's access token, when the page has one, goes first (`?token=...&data.name=...`); an
+// uploaded file is named by its name and fingerprint (data.path, data.fingerprint), never its content.
 
 export const COMPARE_SECTIONS = ["name", "model", "train", "optimizer", "schedule"];
 
@@ -54,8 +56,9 @@ function escape(text) {
   return encodeURIComponent(text).replace(/%5B/g, "[").replace(/%5D/g, "]").replace(/%2C/g, ",");
 }
 
-export function toQuery(config, compare) {
+export function toQuery(config, compare, token = null) {
   const parts = leaves(config, "", []).map(([k, v]) => `${escape(k)}=${escape(encodeValue(v))}`);
+  if (token) parts.unshift(`token=${encodeURIComponent(token)}`);
   if (compare) {
     const own = Object.fromEntries(COMPARE_SECTIONS.filter((s) => s in compare).map((s) => [s, compare[s]]));
     for (const [k, v] of leaves(own, "b", [])) parts.push(`${escape(k)}=${escape(encodeValue(v))}`);
@@ -69,7 +72,7 @@ export function fromQuery(search) {
   const config = {};
   let compare = null;
   for (const [key, text] of params) {
-    if (!/^[A-Za-z0-9_.]+$/.test(key)) continue;
+    if (!/^[A-Za-z0-9_.]+$/.test(key) || key === "token") continue;
     const value = decodeValue(text);
     if (key.startsWith("b.")) {
       compare = compare || {};
@@ -84,6 +87,20 @@ export function fromQuery(search) {
     compare.split = clone(config.split);
   }
   return {config, compare};
+}
+
+// Run B's first configuration when compare is switched on: a copy of run A without its own seeds
+// (the server then gives it run A's weight seed and shuffles until the learner sets others).
+export function copyForB(config) {
+  const b = clone(config);
+  if (b.model) delete b.model.seed;
+  if (b.train) delete b.train.shuffle_seed;
+  return b;
+}
+
+// The server's access token in a query string, or null.
+export function tokenOf(search) {
+  return new URLSearchParams(search).get("token");
 }
 
 // Run B's configuration: its own sections, with run A's data and split (the server uses A's anyway).

@@ -8,22 +8,8 @@
 // Imports: config.js (paths into a configuration); actions.js builds and feeds it.
 
 import {getPath, setPath} from "./config.js";
+import {dataSection, dataSignature, syncData} from "./datapanel.js";
 
-const DATASET_LABELS = {moons: "Moons", circles: "Circles", spirals: "Spirals", xor: "XOR", blobs: "Blobs"};
-// The settings each generated data set takes beyond n_samples and seed (datasets.GENERATED).
-const DATA_EXTRAS = {
-  moons: ["noise"], circles: ["noise", "factor"], spirals: ["noise", "n_classes"], xor: ["noise"],
-  blobs: ["centers", "cluster_std"],
-};
-const EXTRA_FIELDS = {
-  noise: {label: "noise", kind: "float", min: 0, step: 0.05, hint: "standard deviation of the noise"},
-  factor: {label: "inner radius", kind: "float", min: 0, max: 1, step: 0.05, hint: "inner circle / outer circle"},
-  n_classes: {label: "arms", kind: "int", min: 2, hint: "number of spiral arms (classes)"},
-  centers: {label: "blobs", kind: "int", min: 1, hint: "number of blobs (classes)"},
-  cluster_std: {label: "blob spread", kind: "float", min: 0, step: 0.1, hint: "standard deviation of each blob"},
-};
-const FEATURE_LABELS = {"x1": "x₁", "x2": "x₂", "x1^2": "x₁²", "x2^2": "x₂²", "x1*x2": "x₁x₂",
-                        "sin(x1)": "sin x₁", "sin(x2)": "sin x₂"};
 const OPTIMIZER_LABELS = {gd: "Gradient descent", sgd: "Gradient descent", momentum: "Momentum",
                           rmsprop: "RMSProp", adam: "Adam", adamw: "AdamW", adagrad: "AdaGrad"};
 const CHOICE_LABELS = {
@@ -46,7 +32,7 @@ const INIT_LABELS = {standard_normal: "N(0, 1)", glorot_normal: "Glorot normal",
                      he_normal: "He normal", he_uniform: "He uniform", lecun_normal: "LeCun normal",
                      lecun_uniform: "LeCun uniform", zeros: "zeros"};
 
-function el(tag, attrs = {}, ...children) {
+export function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) {
     if (v === undefined || v === null || v === false) continue;
@@ -63,7 +49,7 @@ function numberText(v) {
 }
 
 // A number from an input's text; text that is no number goes to the server as it is, to be named there.
-function parseNumber(text) {
+export function parseNumber(text) {
   const t = text.trim();
   if (t === "") return undefined;
   const v = Number(t);
@@ -72,10 +58,14 @@ function parseNumber(text) {
 }
 
 export class Controls {
-  constructor(root, options, onEdit) {
+  // `context()` says what the data offer ({columns, axes, upload, needsFile}: datapanel.js);
+  // `onFile(file)` takes a file the learner chose.
+  constructor(root, options, onEdit, {context = () => ({}), onFile = () => {}} = {}) {
     this.root = root;
     this.options = options;
     this.onEdit = onEdit;
+    this.context = context;
+    this.onFile = onFile;
     this.target = null;          // the configuration being edited (mutated in place)
     this.run = "A";
     this.compareOn = false;
@@ -87,14 +77,28 @@ export class Controls {
     this.target = config;
     this.run = run;
     this.compareOn = compareOn;
-    const signature = JSON.stringify([run, compareOn, config.data?.name, config.optimizer?.name,
-                                      config.schedule?.name, (config.model?.hidden || []).length]);
+    const signature = this.signatureOf(config);
     if (rebuild || signature !== this.signature) {
       this.signature = signature;
       this.build();
     } else {
       this.sync();
     }
+  }
+
+  // The server told more about the data (a table's columns, the plane it draws): the panel is
+  // rebuilt if that changes its fields, else only the chips and the plane follow (a number being
+  // typed elsewhere is left alone).
+  dataChanged() {
+    if (!this.target) return;
+    if (this.signatureOf(this.target) !== this.signature) this.show(this.target, this.run, this.compareOn, true);
+    else syncData(this.root, this.target, this.context());
+  }
+
+  signatureOf(config) {
+    return JSON.stringify([this.run, this.compareOn, config.data?.name, config.optimizer?.name,
+                           config.schedule?.name, (config.model?.hidden || []).length,
+                           dataSignature(config, this.context())]);
   }
 
   edit(key, value) {
@@ -170,55 +174,7 @@ export class Controls {
   }
 
   dataSection() {
-    const sharing = this.run === "B";
-    const s = this.section("Data", sharing ? "Run B trains on run A's data, split and shuffles." : null);
-    const data = this.target.data || {};
-    const name = data.name;
-    // Changing the data set drops the settings the old one took and the new one does not.
-    const nameSelect = this.select("data.name", this.options.datasets, {
-      testid: "dataset", labels: DATASET_LABELS,
-      before: (value) => {
-        for (const k of Object.keys(EXTRA_FIELDS)) if (!(DATA_EXTRAS[value] || []).includes(k)) delete this.target.data[k];
-      }});
-    s.append(this.row("data set", nameSelect));
-    s.append(this.row("points", this.numberInput("data.n_samples", "int",
-      {min: 1, max: this.options.limits?.max_points, testid: "points"}), "number of points (train + test)"));
-    for (const extra of DATA_EXTRAS[name] || []) {
-      const f = EXTRA_FIELDS[extra];
-      s.append(this.row(f.label, this.numberInput(`data.${extra}`, f.kind, {min: f.min, max: f.max, step: f.step}),
-                        f.hint));
-    }
-    const ratio = el("input", {type: "range", min: 10, max: 90, step: 5, "data-key": "split.fractions",
-                               "data-testid": "train-ratio"});
-    const ratioOut = el("output", {class: "range-out"});
-    ratio.addEventListener("input", () => { ratioOut.textContent = `${ratio.value}%`; });
-    ratio.addEventListener("change", () => {
-      const r = Number(ratio.value) / 100;
-      this.edit("split.fractions", [r, 0, Math.round((1 - r) * 100) / 100]);
-    });
-    s.append(this.row("training share", el("span", {class: "range"}, ratio, ratioOut),
-                      "share of the points that train; the rest is the test split"));
-    const seed = this.numberInput("data.seed", "int", {min: 0, testid: "data-seed"});
-    const again = el("button", {type: "button", class: "small", "data-testid": "regenerate", text: "new data",
-                                title: "draw new points (the next seed)"});
-    again.addEventListener("click", () => this.edit("data.seed", (Number(getPath(this.target, "data.seed")) || 0) + 1));
-    s.append(this.row("seed", el("span", {class: "pair"}, seed, again), "seed of the points"));
-    s.append(this.featureBoxes());
-    if (sharing) for (const input of s.querySelectorAll("input, select, button")) input.disabled = true;
-    return s;
-  }
-
-  featureBoxes() {
-    const box = el("div", {class: "features", "data-testid": "features", "data-key": "@features"});
-    for (const f of this.options.features || []) {
-      const c = el("input", {type: "checkbox", "data-feature": f});
-      c.addEventListener("change", () => {
-        const chosen = [...box.querySelectorAll("input:checked")].map((i) => i.dataset.feature);
-        this.edit("data.features", chosen);
-      });
-      box.append(el("label", {class: "chip"}, c, el("span", {text: FEATURE_LABELS[f] ?? f})));
-    }
-    return this.row("inputs", box, "the features the network sees, computed from x₁ and x₂");
+    return dataSection(this);
   }
 
   networkSection() {
@@ -264,7 +220,9 @@ export class Controls {
                       "penalty (l2 / 2) Σ W² on every weight matrix"));
     s.append(this.row("L1", this.numberInput("model.l1", "float", {min: 0, step: 0.001, testid: "l1"}),
                       "penalty l1 Σ |W| on every weight matrix"));
-    s.append(this.row("weight seed", this.numberInput("model.seed", "int", {min: 0, testid: "model-seed"})));
+    s.append(this.row("weight seed", this.numberInput("model.seed", "int", {min: 0, testid: "model-seed",
+                                                                           placeholder: this.ownSeed()}),
+                      this.run === "B" ? "run B's own weight seed; empty: run A's" : "seed of the initial weights"));
     return s;
   }
 
@@ -295,11 +253,18 @@ export class Controls {
     s.append(this.row("batch size", this.select("train.batch_size", sizes, {
       testid: "batch-size", labels: {full: "full batch (GD)", 1: "1 (stochastic)"},
       parse: (v) => (v === "full" ? "full" : Number(v))}), "examples per update"));
-    s.append(this.row("shuffle seed", this.numberInput("train.shuffle_seed", "int", {min: 0, testid: "shuffle-seed"}),
-                      "epoch e is shuffled by RandomState(seed + e + 1)"));
+    s.append(this.row("shuffle seed", this.numberInput("train.shuffle_seed", "int", {min: 0, testid: "shuffle-seed",
+                                                                                 placeholder: this.ownSeed()}),
+                      "epoch e is shuffled by RandomState(seed + e + 1)" +
+                      (this.run === "B" ? "; empty: run A's shuffles" : "")));
     s.append(this.row("engine", this.select("train.engine", this.options.engines || ["numpy"], {testid: "engine"}),
                       "the library's NumPy engine, or its compiled JAX engine"));
     return s;
+  }
+
+  // The placeholder of a seed field: run B's seeds default to run A's.
+  ownSeed() {
+    return this.run === "B" ? "run A's" : "default";
   }
 
   // Rows for an optimizer's or schedule's own settings: numbers, switches and named choices.
@@ -327,10 +292,12 @@ export class Controls {
     const cfg = this.target;
     for (const input of this.root.querySelectorAll("[data-key]")) {
       const key = input.dataset.key;
-      if (key === "@features") continue;
+      if (key.startsWith("@")) {
+        if (key === "@layers") input.value = (cfg.model?.hidden || []).length;
+        if (key === "@units") input.value = (cfg.model?.hidden || [])[0] ?? "";
+        continue;
+      }
       if (key === "model.hidden") { input.value = (cfg.model?.hidden || []).join(", "); continue; }
-      if (key === "@layers") { input.value = (cfg.model?.hidden || []).length; continue; }
-      if (key === "@units") { input.value = (cfg.model?.hidden || [])[0] ?? ""; continue; }
       if (key === "split.fractions") {
         const f = cfg.split?.fractions;
         input.value = f ? Math.round(f[0] * 100) : 70;
@@ -347,8 +314,7 @@ export class Controls {
         input.value = v === undefined ? input.options[0]?.value : String(v);
       } else input.value = numberText(value);
     }
-    const features = cfg.data?.features || ["x1", "x2"];
-    for (const c of this.root.querySelectorAll("[data-feature]")) c.checked = features.includes(c.dataset.feature);
+    syncData(this.root, cfg, this.context());
     const position = this.root.querySelector('[data-key="model.batch_norm_position"]');
     if (position) position.disabled = !cfg.model?.batch_norm;
   }
@@ -361,7 +327,8 @@ export class Controls {
     if (key && key.startsWith("compare.")) { run = "B"; key = key.slice(8); }
     if (run !== this.run) return;
     const map = {"model.hidden": ["model.hidden", "@layers", "@units"], "data.features": ["@features"],
-                 "split.fractions": ["split.fractions"]};
+                 "split.fractions": ["split.fractions"], "data.path": ["@upload"], "data.fingerprint": ["@upload"],
+                 "data.plane": ["@plane-x", "@plane-y"]};
     const marks = (k) => (map[k] || [k]).map((x) => this.root.querySelector(`[data-key="${x}"]`)).filter(Boolean);
     let found = key ? marks(key) : [];
     const last = this.lastKey;

@@ -11,6 +11,7 @@
 export const CLASS_COLORS = [[245, 147, 34], [8, 119, 189], [46, 160, 67], [200, 60, 130], [120, 90, 200],
                              [150, 110, 60], [30, 170, 170], [220, 60, 50], [110, 110, 110], [170, 170, 40]];
 const WHITE = [255, 255, 255];
+const AXIS_LABELS = {x1: "x₁", x2: "x₂"};
 
 function mix(a, b, t) {
   return [a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t, a[2] + (b[2] - a[2]) * t];
@@ -29,7 +30,7 @@ function cellColor(v, task, scale) {
   return mix(WHITE, diverging(2 * v - 1), 0.8);     // binary: p = 0.5 is white
 }
 
-function regressionScale(data) {
+export function regressionScale(data) {
   const ys = data?.train?.y || [];
   let lo = Infinity, hi = -Infinity;
   for (const y of ys) { if (y < lo) lo = y; if (y > hi) hi = y; }
@@ -141,16 +142,18 @@ export class BoundaryView {
 
   axes(ctx, w, h) {
     const [x0, x1, y0, y1] = this.data.extent;
+    const [a, b] = (this.data.axes || ["x1", "x2"]).map((n) => AXIS_LABELS[n] ?? n);
+    const number = (v) => (Math.abs(v) >= 100 ? v.toFixed(0) : v.toPrecision(2));
     ctx.fillStyle = "rgba(27,31,36,0.6)";
     ctx.font = "11px system-ui, sans-serif";
     ctx.textBaseline = "bottom";
     ctx.textAlign = "center";
-    ctx.fillText(`x₁ from ${x0.toFixed(1)} to ${x1.toFixed(1)}`, w / 2, h - 3);
+    ctx.fillText(`${a} from ${number(x0)} to ${number(x1)}`, w / 2, h - 3, w - 8);
     ctx.save();
     ctx.translate(4, h / 2);
     ctx.rotate(-Math.PI / 2);
     ctx.textBaseline = "top";
-    ctx.fillText(`x₂ from ${y0.toFixed(1)} to ${y1.toFixed(1)}`, 0, 0);
+    ctx.fillText(`${b} from ${number(y0)} to ${number(y1)}`, 0, 0, h - 8);
     ctx.restore();
     ctx.textAlign = "start";
   }

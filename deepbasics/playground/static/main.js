@@ -14,7 +14,7 @@ import {HANDLERS} from "./messages.js";
 import {Actions} from "./actions.js";
 import {Views} from "./views.js";
 
-const conn = new Connection();
+const conn = new Connection("/ws", app.token);
 const views = new Views();
 const actions = new Actions(conn);
 

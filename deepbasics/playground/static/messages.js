@@ -6,7 +6,7 @@
 //
 // Imports: state.js and config.js.
 
-import {app, clearAlert, invalidate, newSession, showAlert} from "./state.js";
+import {app, clearAlert, invalidate, newSession, newView, showAlert} from "./state.js";
 import {toQuery} from "./config.js";
 
 function open() {
@@ -23,6 +23,7 @@ function closed() {
 // The options build the panel; the page's link (or the default) gives the first configuration.
 function hello(msg, actions) {
   app.options = msg.options;
+  app.session = msg.session;
   actions.start();
 }
 
@@ -32,14 +33,22 @@ function busy(msg) {
   invalidate("connection");
 }
 
+// An error; one that names the configuration's file (data.path) means the session does not hold
+// it (a link opened elsewhere): the panel then asks for that file.
 function error(msg, actions) {
   app.errors.push(msg.message);
   showAlert(msg.message);
+  const data = app.sent?.config?.data;
+  if (msg.key === "data.path" && data?.fingerprint && !app.needsFile) {
+    app.needsFile = {name: data.path, fingerprint: data.fingerprint};
+    actions.showControls(true);
+  }
   actions.markInvalid(msg.key);
 }
 
 function status(msg) {
   app.state = msg.state;
+  app.within = msg.within ?? null;          // paused between two updates of an epoch in progress
   app.recent = [];
   invalidate("buttons", "state");
   if (msg.message) showAlert(msg.message, msg.state === "diverged" ? "warn" : "");
@@ -47,17 +56,25 @@ function status(msg) {
 }
 
 // The server accepted the configuration last sent: a new session at epoch 0.
+// (`continued`: only the view changed, another plane; the runs train on.)
 function data(msg, actions) {
   if (app.state === "starting") {                // the first data: the session is ready
     app.state = "paused";
     invalidate("buttons");
   }
-  newSession(msg);
-  if (app.sent) {
-    history.replaceState(null, "", toQuery(app.sent.config, app.sent.compare) + location.hash);
+  if (msg.train === null && app.data) {          // the same points as before (only the network changed)
+    msg.train = app.data.train;
+    msg.test = app.data.test;
   }
+  if (msg.continued) newView(msg);
+  else newSession(msg);
+  if (app.sent) {
+    history.replaceState(null, "", toQuery(app.sent.config, app.sent.compare, app.token) + location.hash);
+  }
+  app.needsFile = null;
   clearAlert();
   actions.clearInvalid();
+  actions.controls?.dataChanged();               // a table's columns and plane, now known
 }
 
 function frame(msg) {
@@ -85,7 +102,8 @@ function exported(msg) {
   a.click();
   a.remove();
   const notice = document.getElementById("notice");
-  notice.replaceChildren(`Downloaded ${a.download}: run it with deepbasics train ${a.download}`);
+  const beside = msg.data_file ? `, with ${msg.data_file} in the same folder` : "";
+  notice.replaceChildren(`Downloaded ${a.download}: run it with deepbasics train ${a.download}${beside}`);
   if (msg.compare) {
     notice.append(" (run A). Run B: ", tomlLink(msg.compare.filename, msg.compare.toml), ".");
   }

@@ -22,8 +22,16 @@ function tile(values, n, centre = 0) {
   return paintCells(n, (k) => diverging((values[k] - centre) / m));
 }
 
-function featureTile(name, extent) {
-  const f = FEATURES[name];
+// A table's feature over the plane: the first axis across, the second up, any other a constant
+// (it is held at its mean).
+function columnFunction(name, axes) {
+  if (name === axes[0]) return (a) => a;
+  if (name === axes[1]) return (a, b) => b;
+  return () => 0;
+}
+
+function featureTile(name, extent, axes) {
+  const f = axes ? columnFunction(name, axes) : FEATURES[name];
   const [x0, x1, y0, y1] = extent;
   const values = [];
   for (let r = 0; r < G; r++) {
@@ -49,10 +57,12 @@ export class NetworkView {
     this.featureTiles = null;
   }
 
-  setData(extent, features) {
+  // `axes`: a table's two plane features (its other features are constant over the plane), or
+  // null for a generated set's features of x1 and x2.
+  setData(extent, features, axes = null) {
     this.extent = extent;
     this.features = features && features.length ? features : ["x1", "x2"];
-    this.featureTiles = this.features.map((f) => featureTile(f, extent));
+    this.featureTiles = this.features.map((f) => featureTile(f, extent, axes));
   }
 
   setNetwork(network, output) {
@@ -76,7 +86,11 @@ export class NetworkView {
     const most = Math.max(...columns.map((c) => c.length));
     const size = Math.max(16, Math.min(36, Math.floor((h - 24) / most) - 6));
     ctx.font = "11px system-ui, sans-serif";
-    const left = 8 + Math.max(...this.features.map((f) => ctx.measureText(FEATURE_LABELS[f] ?? f).width));
+    const label = (f) => {
+      const text = FEATURE_LABELS[f] ?? f;
+      return text.length > 14 ? `${text.slice(0, 13)}…` : text;
+    };
+    const left = 8 + Math.max(...this.features.map((f) => ctx.measureText(label(f)).width));
     const gap = (w - left - 20 - size) / (columns.length - 1);
     const pos = columns.map((col, j) => col.map((_, i) => ({
       x: left + j * gap,
@@ -95,7 +109,7 @@ export class NetworkView {
     ctx.fillStyle = "#57606a";
     ctx.font = "11px system-ui, sans-serif";
     ctx.textAlign = "right";
-    this.features.forEach((f, i) => ctx.fillText(FEATURE_LABELS[f] ?? f, pos[0][i].x - 3, pos[0][i].y + size / 2 + 4));
+    this.features.forEach((f, i) => ctx.fillText(label(f), pos[0][i].x - 3, pos[0][i].y + size / 2 + 4));
     ctx.textAlign = "center";
     const heads = ["inputs", ...this.tiles.map((_, l) => `layer ${l + 1}`), "output"];
     heads.forEach((t, j) => ctx.fillText(t, pos[j][0].x + size / 2, 10));

@@ -1,13 +1,14 @@
 // The page's side of the protocol (PROTOCOL.md): one WebSocket per tab, JSON messages.
 // Handlers are registered per message type; `send` drops messages while the socket is closed
-// and says so through the "closed" handler instead of throwing.
+// and says so through the "closed" handler instead of throwing. The server's token (when the page
+// has one) goes in the socket's address; the cookie the page's first answer set carries it too.
 //
 // Imports nothing; main.js opens it and hands each message type to messages.js.
 
 export class Connection {
-  constructor(path = "/ws") {
+  constructor(path = "/ws", token = null) {
     const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-    this.url = `${scheme}//${location.host}${path}`;
+    this.url = `${scheme}//${location.host}${path}` + (token ? `?token=${encodeURIComponent(token)}` : "");
     this.handlers = new Map();
     this.ws = null;
   }

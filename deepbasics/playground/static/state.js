@@ -13,11 +13,15 @@
 // Imports: config.js (pure functions) and charts.js's RunHistory (a run's numbers; no drawing).
 
 import {RunHistory} from "./charts.js";
-import {clone, withSharedData} from "./config.js";
+import {clone, tokenOf, withSharedData} from "./config.js";
 
 const NO_ALERT = {message: "", kind: ""};
 
 export const app = {
+  token: tokenOf(location.search),   // the server's access token, from the address the page was opened with
+  session: null,         // this tab's session id (the server's `hello`): uploads go to it
+  upload: null,          // the last file uploaded: {name, fingerprint, format, bytes, rows, columns}
+  needsFile: null,       // {name, fingerprint} of a file the configuration names but the session lacks
   options: null,         // the server's `hello` options
   config: null,          // run A's configuration, as the panel shows it
   compare: null,         // run B's, or null
@@ -25,6 +29,7 @@ export const app = {
   sent: null,            // the last {config, compare} sent; becomes the URL once the server accepts it
   data: null,            // the server's last `data` message
   state: "starting",     // then paused / running / diverged (the server's status), or closed
+  within: null,          // {update, of}: paused mid-epoch, after `update` of the epoch's `of` updates
   runs: [new RunHistory(), new RunHistory()],
   networks: [null, null],      // each run's last `network` picture (PROTOCOL.md `frame`), or null
   grids: [null, null],         // each run's last `boundary` grid, or null
@@ -88,6 +93,15 @@ export function shownRun() {
 }
 
 // -- the session -----------------------------------------------------------------------------------
+// The server changed only the view (another plane): the points move, the runs train on.
+export function newView(data) {
+  app.data = data;
+  app.configured += 1;
+  app.grids = [null, null];
+  app.networks = [null, null];
+  invalidate("session", "views", "boundary");
+}
+
 // The server accepted a configuration: its data, and the runs start over.
 export function newSession(data) {
   app.data = data;

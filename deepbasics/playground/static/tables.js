@@ -23,7 +23,7 @@ function escapeHtml(text) {
 // row as "64 ×20".
 export function architecture(cfg, data) {
   if (!cfg || !data) return "";
-  const inputs = (cfg.data?.features || ["x1", "x2"]).length;
+  const inputs = data.features?.length || (cfg.data?.features || ["x1", "x2"]).length;
   const classes = data.classes?.length || 2;
   const outputs = data.task === "multiclass" ? classes : 1;
   const parts = [];
@@ -38,15 +38,18 @@ export function architecture(cfg, data) {
   return [inputs, ...parts, outputs].join(" → ");
 }
 
-// Whether the diagram draws this configuration's network (the options' `limits`).
-export function drawable(cfg, limits = {}) {
+// Whether the diagram draws this configuration's network on these data (the options' `limits`).
+export function drawable(cfg, limits = {}, data = null) {
   const hidden = cfg?.model?.hidden || [];
-  return hidden.length <= limits.draw_network_max_layers && Math.max(...hidden) <= limits.draw_network_max_units;
+  const inputs = data?.features?.length ?? 2;
+  return hidden.length <= limits.draw_network_max_layers && Math.max(...hidden) <= limits.draw_network_max_units &&
+         inputs <= (limits.draw_network_max_inputs ?? 8);
 }
 
 export function tooBigText(limits = {}) {
-  return `The diagram draws networks of up to ${limits.draw_network_max_layers} hidden layers of up to ` +
-         `${limits.draw_network_max_units} units. For deeper or wider ones, watch the gradient flow and the ` +
+  return `The diagram draws networks of up to ${limits.draw_network_max_inputs ?? 8} inputs and ` +
+         `${limits.draw_network_max_layers} hidden layers of up to ` +
+         `${limits.draw_network_max_units} units. For bigger ones, watch the gradient flow and the ` +
          `activations per layer.`;
 }
 

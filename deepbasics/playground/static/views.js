@@ -11,16 +11,16 @@ import {architecture, drawable, fmt, statsHtml, tooBigText} from "./tables.js";
 import {BoundaryView} from "./heatmap.js";
 import {Charts} from "./charts.js";
 import {NetworkView} from "./network.js";
+import {explainHtml, legendNodes, planeNote} from "./legend.js";
 
 const $ = (id) => document.getElementById(id);
 
-const EXPLAIN_CLASSES =
-    "Each pixel takes the colour of the class the network predicts there. The circles are the training " +
-    "points; tick <em>test points</em> to add the held-out ones (dark rim), which the network never trains on.";
-const EXPLAIN_SCORES =
-    "Each pixel is coloured by what the network predicts there: orange for class 0, blue for class 1, " +
-    "pale where it is unsure. The circles are the training points; tick <em>test points</em> to add the " +
-    "held-out ones (dark rim), which the network never trains on.";
+// The status readout: the state, and where in its epoch a run paused mid-epoch waits.
+function stateText() {
+  const w = app.within;
+  if (app.state !== "paused" || !w) return app.state;
+  return `paused mid-epoch · update ${w.update.toLocaleString("en")} of ${w.of.toLocaleString("en")}`;
+}
 
 export class Views {
   constructor() {
@@ -39,7 +39,7 @@ export class Views {
   // -- at once, after each message ---------------------------------------------------------------
   sync() {
     if (take("buttons")) this.showButtons();
-    if (take("state")) $("state").textContent = app.state;
+    if (take("state")) $("state").textContent = stateText();
     if (take("connection")) {
       $("connection").textContent = app.connection.text;
       $("connection").className = `connection ${app.connection.kind}`;
@@ -66,19 +66,30 @@ export class Views {
     document.body.dataset.state = state;
   }
 
-  // A new `data`: the points under the heatmaps, their explanation, one boundary or two.
+  // A new `data`: the points under the heatmaps, their explanation, legend and plane, one boundary
+  // or two; a regression shows the test MSE where a classifier shows its accuracy.
   showSession() {
-    this.boundary.forEach((v) => v.setData(app.data));
-    $("boundary-explain").innerHTML = app.data.task === "multiclass" ? EXPLAIN_CLASSES : EXPLAIN_SCORES;
-    const on = comparing();
+    const data = app.data;
+    this.boundary.forEach((v) => v.setData(data));
+    this.painted = [null, null];
+    $("boundary-explain").innerHTML = explainHtml(data);
+    $("legend").replaceChildren(...legendNodes(data));
+    const note = planeNote(data);
+    $("plane-note").textContent = note;
+    $("plane-note").hidden = !note;
+    const on = comparing(), regression = data.task === "regression";
     $("boundary-b-fig").hidden = !on;
     $("boundary-caption").textContent = on ? "run A" : "";
-    for (const id of ["train-cost-b", "test-accuracy-b"]) $(id).hidden = !on;
+    $("accuracy-readout").hidden = regression;
+    $("mse-readout").hidden = !regression;
+    $("accuracy-card").hidden = regression;
+    for (const id of ["train-cost-b", "test-accuracy-b", "test-mse-b"]) $(id).hidden = !on;
     document.body.classList.toggle("comparing", on);
   }
 
   // -- once per animation frame at most ------------------------------------------------------------
   frame(now) {
+    this.sync();                       // what changed outside a message (an upload's answer)
     if (now - this.lastRates > 500) {
       this.lastRates = now;
       this.showRates(now);
@@ -99,7 +110,7 @@ export class Views {
   showRates(now) {
     const r = app.state === "running" ? rates(now) : null;
     $("state").textContent = r ? `running · ${Math.round(r.epochs)} epochs/s · ${Math.round(r.frames)} frames/s`
-                               : app.state;
+                               : stateText();
   }
 
   draw() {
@@ -124,27 +135,32 @@ export class Views {
     $("epoch").textContent = String(Math.max(0, a.lastEpoch, both ? b.lastEpoch : 0));
     $("train-cost").textContent = fmt(a.last("cost"), 6);
     $("test-accuracy").textContent = fmt(a.last("test_accuracy"), 4);
+    $("test-mse").textContent = fmt(a.last("test_cost"), 6);
     if (both) {
       const stopped = b.lastEpoch < a.lastEpoch;        // run B diverged; run A trains on
       $("train-cost-b").textContent = stopped ? `B stopped at epoch ${Math.max(0, b.lastEpoch)}` : `B ${fmt(b.last("cost"), 6)}`;
       $("test-accuracy-b").textContent = `B ${fmt(b.last("test_accuracy"), 4)}`;
+      $("test-mse-b").textContent = `B ${fmt(b.last("test_cost"), 6)}`;
     }
   }
 
   // The diagram of run `shown` (configuration `cfg`), or a line saying it is too big to draw.
   drawNetwork(shown, cfg) {
     const view = this.network;
-    const extent = app.data?.extent || [-1, 1, -1, 1], features = app.config?.data?.features;
-    const inputs = JSON.stringify([extent, features]);
+    const extent = app.data?.extent || [-1, 1, -1, 1];
+    const table = Boolean(app.data?.columns?.length);
+    const features = table ? app.data.features : app.config?.data?.features;
+    const axes = table ? app.data.axes : null;
+    const inputs = JSON.stringify([extent, features, axes]);
     if (inputs !== this.networkInputs) {
       this.networkInputs = inputs;
-      view.setData(extent, features);
+      view.setData(extent, features, axes);
     }
     if (view.network !== app.networks[shown] || view.output !== this.boundary[shown].image) {
       view.setNetwork(app.networks[shown], this.boundary[shown].image);
     }
     const limits = app.options?.limits;
-    const small = !cfg || !app.options || drawable(cfg, limits);   // nothing to judge before the first answer
+    const small = !cfg || !app.options || drawable(cfg, limits, app.data);   // nothing to judge before the first answer
     $("network").hidden = !small;
     $("network-too-big").hidden = small;
     if (small) view.draw("");
