@@ -75,3 +75,20 @@ def test_deep_command_bad_input(capsys):
     assert main(["deep", "--recipes", "He+Sigmoid", "--depths", "2", "--no-plots"]) == 2
     assert "unknown recipe 'He+Sigmoid'" in capsys.readouterr().err
     assert main(["deep", "--depths", "0"]) == 2
+
+
+def test_percentiles_of_each_activations_input_match_a_forward_pass_by_hand():
+    """in_percentiles: the 15th, 50th and 85th percentiles of the pre-activation (after BatchNorm
+    where there is one), computed here from the layers' own forward pass."""
+    model = deep.build(deep.RECIPES["He+ReLU+BatchNorm"], depth=3, width=8, seed=0)
+    rows = model.diagnose(X[:64], Y[:64])
+    from deepbasics.nn.layer import Context
+    ctx, x, expected = Context(xp=np, train=True), X[:64], []
+    for layer, p, s in zip(model.layers[:-1], model.params, model.state):
+        if isinstance(layer, db.ReLU):
+            expected.append(np.percentile(x, [15, 50, 85]))
+        x, _, _ = layer.forward(p, s, x, ctx)
+    got = [r["in_percentiles"] for r in rows if "in_percentiles" in r]
+    assert len(got) == 3 and np.allclose(got, expected, rtol=0, atol=1e-12)
+    assert [r["layer"] for r in rows if "in_percentiles" in r] == ["ReLU"] * 3
+    assert all(abs(p[1]) < 0.5 and p[0] < -0.5 < 0.5 < p[2] for p in got)    # BatchNorm: about N(0, 1)
