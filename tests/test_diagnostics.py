@@ -56,19 +56,20 @@ def test_deep_he_relu_batchnorm_trains_at_depth_20():
 def test_deep_command_quick_run(tmp_path, capsys):
     out = tmp_path / "deep"
     code = main(["deep", "--depths", "2", "6", "--width", "8", "--epochs", "2", "--engine", "numpy", "--out", str(out),
-                 "--quiet"])
+                 "--quiet", "--jobs", "1", "--grid", "gd=0.1", "--grid", "adam=0.01"])
     assert code == 0
     text = capsys.readouterr().out
     assert "He+ReLU+BatchNorm" in text and "Depth 6, N(0,1)+sigmoid" in text
     names = sorted(p.name for p in out.iterdir())
     assert names == sorted(["heldout_accuracy.png", "gradient_norm.png", "weight_change.png", "training_curves.png",
-                            "summary.md", "results.json"])
+                            "learning_rates.png", "activation_percentiles.png", "summary.md", "results.json"])
     results = json.loads((out / "results.json").read_text())
     assert len(results["runs"]) == 16 and results["settings"]["width"] == 8       # 2 depths, 4 recipes, GD and Adam
     run = results["runs"][0]
     assert len(run["init"]["grad_norm"]) == 3 and len(run["weight_change"]) == 3 and len(run["costs"]) == 2
     summary = (out / "summary.md").read_text()
-    assert "## Findings" in summary and "![gradient_norm](gradient_norm.png)" in summary
+    assert "## Findings at each recipe's best rate" in summary and "![gradient_norm](gradient_norm.png)" in summary
+    assert "![activation_percentiles](activation_percentiles.png)" in summary and len(results["best"]) == 16
 
 
 def test_deep_command_bad_input(capsys):
