@@ -353,9 +353,8 @@ def percentile_figure(panels: dict, title: str):
     """A matplotlib figure: one row per panel (title -> a ``studies.deep.percentiles`` record), one
     column per hidden layer drawn (the first, the middle and the last); in each, the 15th, 50th and
     85th percentiles of the layer's pre-activation after every epoch (epoch 0: at initialisation),
-    as Ioffe & Szegedy (2015, figure 1) draw the input of a sigmoid over training."""
-    import matplotlib
-    matplotlib.use("Agg")
+    as Ioffe & Szegedy (2015, figure 1) draw the input of a sigmoid over training. Uses the current
+    matplotlib backend (a notebook's inline one; ``plot`` chooses Agg for files)."""
     import matplotlib.pyplot as plt
 
     n_layers = max((len(p["layers"]) for p in panels.values()), default=0)
