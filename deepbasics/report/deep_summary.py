@@ -30,6 +30,11 @@ def _pct(x) -> str:
     return "-" if x is None else f"{x:.1%}"
 
 
+def _short_of(x, target: float) -> str:
+    """An accuracy below the target, with as many decimals as it takes not to read as the target."""
+    return "-" if x is None else f"{x:.1%}" if round(x, 3) < target else f"{x:.2%}"
+
+
 def _acc(r: dict):
     """The held-out accuracy a run ends with (a best-rate entry: the best it reached)."""
     return r["final_accuracy"] if "final_accuracy" in r else r["best_accuracy"]
@@ -269,7 +274,8 @@ def _edge_lines(results: dict) -> list[str]:
            ", ".join(f"{name(b)} at its {b['edge']} rate {b['lr']:g}" for b in edges) + "."]
     if never:
         out.append(f"At no rate of the grid within {results['settings']['epochs']} epochs: " +
-                   ", ".join(f"{name(b)} (best {_pct(b['best_accuracy'])} at lr {b['lr']:g})" for b in never) + ".")
+                   ", ".join(f"{name(b)} (best {_short_of(b['best_accuracy'], results['settings']['target'])} at lr "
+                             f"{b['lr']:g})" for b in never) + ".")
     return out
 
 
@@ -470,7 +476,9 @@ def write(results: dict, out_dir, plots: bool = True) -> list[Path]:
             f"of mini-batches of {s['batch_size']} (shuffle seed {s['shuffle_seed']}); every recipe trains at the "
             f"shared rates ({rates}) and at every rate of its optimizer's grid; weights from seed {s['seed']}, "
             f"engine {s['engine']}. Seconds are wall-clock and include validation and, on the JAX engine, "
-            f"compilation; the runs share the machine's cores, so seconds compare runs of this experiment only.", ""]
+            f"the compilation of a network's program, which a worker does once per network and optimizer (the first of its "
+            f"rates to run pays it, the shared-rate run as a rule); the runs share the machine's cores. Seconds are "
+            f"therefore a rough guide; epochs decide every finding.", ""]
     text += _grid_text(results) if fair else []
     text += (["## Findings at each recipe's best rate", ""] + [f"- {line}" for line in fair] + [""] if fair else [])
     text += ["## Findings at the shared rate", ""] + [f"- {line}" for line in findings(results)] + [""]

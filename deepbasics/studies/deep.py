@@ -97,7 +97,7 @@ DEFAULT_LR = {"gd": 0.01, "momentum": 0.01, "rmsprop": 0.001, "adam": 0.001}
 GRID = {"gd": (0.003, 0.01, 0.03, 0.1, 0.3, 1.0), "momentum": (0.001, 0.003, 0.01, 0.03, 0.1),
         "rmsprop": (0.0001, 0.0003, 0.001, 0.003, 0.01), "adam": (0.0001, 0.0003, 0.001, 0.003, 0.01)}
 # data set -> (held-out accuracy to reach, epochs per run)
-DATA = {"digits": (0.95, 60), "mnist1d": (0.60, 40)}
+DATA = {"digits": (0.95, 60), "mnist1d": (0.50, 30)}
 DEFAULT_DATA = "digits"
 TARGET, EPOCHS = DATA[DEFAULT_DATA]
 WIDTH = 100
