@@ -190,14 +190,14 @@ def _fair(bn, plain, sigmoid, edge=None):
 
 def test_fair_findings_say_what_the_best_rates_show():
     held = deep_summary.fair_findings(_fair(bn=(4, 1.0), plain=(9, 0.1), sigmoid=(None, 0.3), edge="highest"))
-    assert any("He+ReLU+BatchNorm reached the target faster than He+ReLU at every depth (epochs to target, with "
+    assert any("He+ReLU+BatchNorm reached the target faster than He+ReLU at depth 10 (epochs to target, with "
                "BatchNorm vs without: depth 10 4 at lr 1 vs 9 at lr 0.1); its best rate was higher than He+ReLU's "
                "at depth 10." in line for line in held)
     assert any(line.startswith("N(0,1)+sigmoid was still last at its best rate at every depth") for line in held)
-    assert any("1 of the 2 best rates that reached the target lie at an end of the grid" in line and
+    assert any("1 of the 2 best rates that reached the target lies at an end of the grid" in line and
                "He+ReLU+BatchNorm depth 10 GD at its highest rate 1" in line for line in held)
     failed = deep_summary.fair_findings(_fair(bn=(12, 0.1), plain=(9, 0.1), sigmoid=(5, 0.3)))
-    assert any("He+ReLU+BatchNorm did not reach the target faster than He+ReLU at any depth" in line and
+    assert any("He+ReLU+BatchNorm did not reach the target faster than He+ReLU at depth 10" in line and
                "its best rate was at no depth higher" in line for line in failed)
     assert any(line.startswith("N(0,1)+sigmoid was last at its best rate in 0 of 1 depth-optimizer pairs, not "
                                "everywhere") for line in failed)
