@@ -216,4 +216,5 @@ def test_default_run_headline():
     for depth in results["settings"]["depths"]:
         for o in ("gd", "adam"):
             assert deep.ranking(results, depth, o)[-1] == "N(0,1)+sigmoid"
+            assert deep.ranking(results, depth, o, "best")[-1] == "N(0,1)+sigmoid"     # at every recipe's best rate
     assert " held on this run" in deep_summary.findings(results)[0]
