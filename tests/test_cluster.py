@@ -163,6 +163,27 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def test_deep_on_the_cluster_has_the_numbers_of_the_local_run(cluster, tmp_path, capsys):
+    """deepbasics deep --cluster: each network a Dask task; every number but the seconds equals the
+    run in this process."""
+    lc, _ = cluster
+    args = ["deep", "--depths", "2", "--width", "8", "--epochs", "3", "--recipes", "He+ReLU", "He+ReLU+BatchNorm",
+            "--engine", "numpy", "--grid", "gd=0.1", "--grid", "adam=0.01", "--target", "0.5", "--no-plots", "--quiet"]
+    assert main(args + ["--jobs", "1", "--out", str(tmp_path / "local")]) == 0
+    assert main(args + ["--cluster", lc.scheduler_address, "--out", str(tmp_path / "dask")]) == 0
+    capsys.readouterr()
+
+    def numbers(path):
+        def strip(d):
+            if isinstance(d, dict):
+                return {k: strip(v) for k, v in d.items() if "seconds" not in k}
+            return [strip(v) for v in d] if isinstance(d, list) else d
+        return strip(json.loads(Path(path).read_text()))
+    local, dask = numbers(tmp_path / "local" / "results.json"), numbers(tmp_path / "dask" / "results.json")
+    assert len(local["grid_runs"]) == 8 and len(local["best"]) == 4
+    assert local == dask
+
+
 def test_unreachable_scheduler_and_unwritable_folder(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(connection, "CONNECT_TIMEOUT_S", 1)
     out = tmp_path / "r"

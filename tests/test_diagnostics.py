@@ -56,22 +56,40 @@ def test_deep_he_relu_batchnorm_trains_at_depth_20():
 def test_deep_command_quick_run(tmp_path, capsys):
     out = tmp_path / "deep"
     code = main(["deep", "--depths", "2", "6", "--width", "8", "--epochs", "2", "--engine", "numpy", "--out", str(out),
-                 "--quiet"])
+                 "--quiet", "--jobs", "1", "--grid", "gd=0.1", "--grid", "adam=0.01"])
     assert code == 0
     text = capsys.readouterr().out
     assert "He+ReLU+BatchNorm" in text and "Depth 6, N(0,1)+sigmoid" in text
     names = sorted(p.name for p in out.iterdir())
     assert names == sorted(["heldout_accuracy.png", "gradient_norm.png", "weight_change.png", "training_curves.png",
-                            "summary.md", "results.json"])
+                            "learning_rates.png", "activation_percentiles.png", "summary.md", "results.json"])
     results = json.loads((out / "results.json").read_text())
     assert len(results["runs"]) == 16 and results["settings"]["width"] == 8       # 2 depths, 4 recipes, GD and Adam
     run = results["runs"][0]
     assert len(run["init"]["grad_norm"]) == 3 and len(run["weight_change"]) == 3 and len(run["costs"]) == 2
     summary = (out / "summary.md").read_text()
-    assert "## Findings" in summary and "![gradient_norm](gradient_norm.png)" in summary
+    assert "## Findings at each recipe's best rate" in summary and "![gradient_norm](gradient_norm.png)" in summary
+    assert "![activation_percentiles](activation_percentiles.png)" in summary and len(results["best"]) == 16
 
 
 def test_deep_command_bad_input(capsys):
     assert main(["deep", "--recipes", "He+Sigmoid", "--depths", "2", "--no-plots"]) == 2
     assert "unknown recipe 'He+Sigmoid'" in capsys.readouterr().err
     assert main(["deep", "--depths", "0"]) == 2
+
+
+def test_percentiles_of_each_activations_input_match_a_forward_pass_by_hand():
+    """in_percentiles: the 15th, 50th and 85th percentiles of the pre-activation (after BatchNorm
+    where there is one), computed here from the layers' own forward pass."""
+    model = deep.build(deep.RECIPES["He+ReLU+BatchNorm"], depth=3, width=8, seed=0)
+    rows = model.diagnose(X[:64], Y[:64])
+    from deepbasics.nn.layer import Context
+    ctx, x, expected = Context(xp=np, train=True), X[:64], []
+    for layer, p, s in zip(model.layers[:-1], model.params, model.state):
+        if isinstance(layer, db.ReLU):
+            expected.append(np.percentile(x, [15, 50, 85]))
+        x, _, _ = layer.forward(p, s, x, ctx)
+    got = [r["in_percentiles"] for r in rows if "in_percentiles" in r]
+    assert len(got) == 3 and np.allclose(got, expected, rtol=0, atol=1e-12)
+    assert [r["layer"] for r in rows if "in_percentiles" in r] == ["ReLU"] * 3
+    assert all(abs(p[1]) < 0.5 and p[0] < -0.5 < 0.5 < p[2] for p in got)    # BatchNorm: about N(0, 1)

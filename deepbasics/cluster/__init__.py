@@ -15,9 +15,10 @@ worker), ``sweep`` (submit the runs, gather the results).
 
 What this package may import: ``dask.distributed`` (optional: the ``deepbasics[dask]`` extra,
 imported only when a cluster is asked for), and deepbasics' config, experiment and checkpoint
-modules. Only ``deepbasics.commands.compare`` imports it.
+modules. ``deepbasics compare`` runs a config's grid with ``run_all``; ``deepbasics deep`` runs
+its experiment's networks with ``map_tasks`` (plain-data tasks without checkpoints).
 """
 from .connection import DASK_MISSING, connect
-from .sweep import run_all
+from .sweep import map_tasks, run_all
 
-__all__ = ["connect", "run_all", "DASK_MISSING"]
+__all__ = ["connect", "run_all", "map_tasks", "DASK_MISSING"]

@@ -59,8 +59,9 @@ def connect(spec: str):
     return client, None
 
 
-def check_workers(client, folder: str) -> int:
-    """Every worker imports deepbasics at this version and can write ``folder``; returns their number."""
+def check_workers(client, folder: str | None) -> int:
+    """Every worker imports deepbasics at this version and can write ``folder`` (None: no folder
+    to check); returns their number."""
     import cloudpickle
     from . import probe
     cloudpickle.register_pickle_by_value(probe)    # runs even where deepbasics is missing

@@ -28,7 +28,8 @@ def folder_problem(folder) -> str | None:
     return None
 
 
-def probe(folder: str) -> dict:
-    """{"version": deepbasics.__version__, "folder": None or why ``folder`` is not writable}."""
+def probe(folder: str | None) -> dict:
+    """{"version": deepbasics.__version__, "folder": None or why ``folder`` is not writable (None:
+    no folder to check)}."""
     import deepbasics          # whatever deepbasics the worker has, of any version: only its face is sure
-    return {"version": deepbasics.__version__, "folder": folder_problem(folder)}
+    return {"version": deepbasics.__version__, "folder": None if folder is None else folder_problem(folder)}

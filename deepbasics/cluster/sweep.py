@@ -56,6 +56,26 @@ def run_all(runs, paths: dict, *, spec: str, retries: int = 2, resume: bool = Fa
             cluster.close()
 
 
+def map_tasks(function, arguments, *, spec: str, retries: int = 2, emit=print, on_result=None) -> list:
+    """``function(*args)`` for every ``args`` of ``arguments`` as Dask tasks on the cluster ``spec``;
+    the results in the arguments' order, each handed to ``on_result(result)`` as it arrives. For
+    tasks that take and return plain data and keep no state (``deepbasics deep``'s runs): a retried
+    task starts again. ``function`` must be importable by name on the workers (a deepbasics function)."""
+    client, cluster = connection.connect(spec)
+    try:
+        n = connection.check_workers(client, None)
+        if emit is not None:
+            emit(f"Dask: {n} worker(s) at {client.scheduler.address}{_dashboard(client)}")
+        batch = uuid.uuid4().hex[:8]
+        futures = [client.submit(function, *args, key=f"deepbasics-{batch}-{i}", retries=retries, pure=False)
+                   for i, args in enumerate(arguments)]
+        return _gather(futures, on_result)
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
 def _gather(futures, on_result) -> list:
     """The results in submission order, reported as they arrive."""
     from distributed import as_completed

@@ -12,6 +12,9 @@ for every layer l of the network:
                         (sigmoid a(1-a) < 0.0025, tanh 1 - a^2 < 0.01)
     dead                ReLU: fraction of units that output 0 for every example of the batch
                         (the document's dying ReLUs: "stop outputting anything other than 0")
+    in_percentiles      an activation layer: the 15th, 50th and 85th percentiles of its input,
+                        the pre-activation (after BatchNorm where there is one), over the batch
+                        and the layer's units (Ioffe & Szegedy 2015, figure 1, draw these over training)
 
 ``inspect(layers, params, state, loss, X, Y)`` works on any network; ``Sequential.diagnose`` and
 ``fit(diagnostics_every=N)`` call it on a model.
@@ -21,11 +24,12 @@ from __future__ import annotations
 import numpy as np
 
 from . import rand
-from .activations import ReLU, Sigmoid, Tanh
+from .activations import Activation, ReLU, Sigmoid, Tanh
 from .dense import Dense
 from .layer import Context
 
 SATURATION = 0.01          # f' below this fraction of its maximum counts as saturated
+PERCENTILES = (15, 50, 85)  # of an activation's input, as the batch-normalisation paper draws them
 
 
 def _short_name(layer) -> str:
@@ -61,9 +65,23 @@ def inspect(layers, params, state, loss, X, Y, rng=None) -> list[dict]:
             row["saturated"] = float(np.mean(1 - a * a < SATURATION))
         if isinstance(layer, ReLU):
             row["dead"] = float(np.mean(np.all(a <= 0, axis=0)))
+        if isinstance(layer, Activation):
+            row["in_percentiles"] = [float(v) for v in np.percentile(outputs[i - 1] if i else X, PERCENTILES)]
         rows[i] = row
         d = d_in
     return rows
+
+
+def preactivation_percentiles(layers, params, state, X, q=PERCENTILES) -> list[list[float]]:
+    """A forward pass only (training mode, as ``inspect``): for each activation layer, the ``q``
+    percentiles of its input over the batch X (m, n) and the layer's units, first layer first."""
+    ctx = Context(xp=np, train=True, rng=rand.step_key(0, 0))
+    out, x = [], X
+    for layer, p, s in zip(layers, params, state):
+        if isinstance(layer, Activation):
+            out.append([float(v) for v in np.percentile(x, q)])
+        x, _, _ = layer.forward(p, s, x, ctx)
+    return out
 
 
 def dense_gradient_norms(rows: list[dict]) -> list[float]:

@@ -43,7 +43,7 @@ def _opt(default, doc: str, kind: str, *, allowed=None, low=None, optional: bool
 @dataclass(frozen=True)
 class DataConfig:
     name: str = _opt("moons", "data set: moons circles spirals xor blobs digits breast_cancer iris wine "
-                     "csv parquet npz", "str", allowed=datasets.DATASETS)
+                     "mnist1d csv parquet npz", "str", allowed=datasets.DATASETS)
     n_samples: int | None = _opt(None, "generated sets: number of examples", "int", low=1, optional=True)
     noise: float | None = _opt(None, "generated sets: standard deviation of the noise", "float", low=0, optional=True)
     seed: int | None = _opt(None, "generated sets: seed of their own RandomState/Generator", "int", low=0,
