@@ -33,6 +33,7 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import select
 import signal
 import socket
 import subprocess
@@ -301,7 +302,7 @@ def run_server(ex: Example, folder: Path) -> None:
     proc = subprocess.Popen(argv_of(ex.text.format(port=port)), cwd=folder, env=environment(),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        page = _fetch(f"http://127.0.0.1:{port}{ex.serves}", proc)
+        page = _fetch(_printed_url(proc, port, ex.serves), proc)
         assert "<html" in page.lower() and "deepbasics" in page.lower()
         proc.send_signal(signal.SIGINT)                       # Ctrl-C stops it
         proc.wait(timeout=30)
@@ -313,6 +314,17 @@ def run_server(ex: Example, folder: Path) -> None:
     assert "Traceback" not in err, err[-3000:]
 
 
+def _printed_url(proc, port: int, path: str, wait_s: float = 90) -> str:
+    """The page's address with the token the server printed (``?token=...``), as a user opens it."""
+    ready, _, _ = select.select([proc.stdout], [], [], wait_s)
+    line = proc.stdout.readline() if ready else ""
+    match = re.search(r"\?token=([A-Za-z0-9_-]+)", line)
+    if not match:
+        proc.kill()
+        raise AssertionError(f"the server printed no address with a token: {line!r} {proc.communicate()[1][-3000:]}")
+    return f"http://127.0.0.1:{port}{path}?token={match.group(1)}"
+
+
 def _fetch(url: str, proc, wait_s: float = 90) -> str:
     deadline = time.monotonic() + wait_s
     while True:
@@ -321,6 +333,7 @@ def _fetch(url: str, proc, wait_s: float = 90) -> str:
                 return response.read().decode("utf-8", "replace")
         except OSError:
             if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
                 raise AssertionError(f"nothing served at {url}: {proc.communicate()[1][-3000:]}") from None
             time.sleep(0.3)
 
