@@ -50,6 +50,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
 from ..errors import DeepBasicsError
+from ..fileio import atomic_write_text
 from ..learn import paging
 from ..learn.paging import release_pages as release  # noqa: F401  (mapped.release: part of this API)
 from . import readers
@@ -719,7 +720,8 @@ def split_ordered(table: MappedTable, order, n_fit: int, tag: str, standardize: 
         else:
             mean, scale, done = np.zeros(X.shape[1]), np.ones(X.shape[1]), raw
         del rows
-        _save_json(path.with_suffix(".json"), {"mean": mean.tolist(), "scale": scale.tolist()})
+        atomic_write_text(path.with_suffix(".json"),          # floats as repr: they read back bit for bit
+                          json.dumps({"mean": mean.tolist(), "scale": scale.tolist()}))
         os.replace(done, path)
     finally:
         _unlink(raw)
@@ -769,40 +771,15 @@ def _write_rows(folder: Path, prefix: str, shape: tuple, kind, blocks) -> str:
     return work
 
 
-def _save_json(path: Path, value: dict) -> None:
-    """``value`` as JSON at ``path``, written beside it and renamed into place (floats as repr:
-    they read back bit for bit)."""
-    fd, work = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(value, f)
-        os.replace(work, path)
-    except BaseException:
-        _unlink(work)
-        raise
-
-
 def _write_derived(path: Path, X, order: np.ndarray, mean, scale, kind) -> None:
+    blocks = (standardize_block(_rows(X, order[a:a + BLOCK_ROWS]), mean, scale, kind)
+              for a in range(0, len(order), BLOCK_ROWS))
+    work = _write_rows(path.parent, ".tmp-derived-", (len(order), X.shape[1]), kind, blocks)
     try:
-        fd, work = tempfile.mkstemp(prefix=".tmp-derived-", suffix=".npy", dir=path.parent)
-    except OSError as exc:
-        raise DeepBasicsError(f"cannot write {path}: {exc.strerror or exc}") from None
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.lib.format.write_array_header_1_0(f, {
-                "descr": np.lib.format.dtype_to_descr(np.dtype(kind)), "fortran_order": False,
-                "shape": (len(order), X.shape[1])})
-            for start in range(0, len(order), BLOCK_ROWS):
-                f.write(standardize_block(_rows(X, order[start:start + BLOCK_ROWS]), mean, scale, kind))
-            f.flush()
-            os.fsync(f.fileno())
         os.replace(work, path)
     except OSError as exc:
         _unlink(work)
         raise DeepBasicsError(f"cannot write {path}: {exc.strerror or exc}") from None
-    except BaseException:
-        _unlink(work)
-        raise
 
 
 def _unlink(path) -> None:
